@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from issuance import views as documents
+from workflows import views as tasks
+
+urlpatterns = [
+    path("", documents.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("tasks/inbox/", tasks.inbox, name="inbox"),
+    path("tasks/queue/", tasks.queue, name="queue"),
+    path("tasks/done/", tasks.archive, name="done"),
+    path("tasks/<int:task_pk>/", tasks.task_page, name="task"),
+    path("tasks/<int:task_pk>/claim/", tasks.claim, name="claim"),
+    path("tasks/<int:task_pk>/release/", tasks.release, name="release"),
+    path("documents/", documents.document_list, name="documents"),
+    path("documents/new/", documents.document_create, name="document_create"),
+    path("documents/<int:pk>/", documents.document_detail, name="document"),
+    path("documents/<int:pk>/edit/", documents.document_edit, name="document_edit"),
+    path("documents/<int:pk>/submit/", documents.document_submit, name="document_submit"),
+    path("documents/<int:pk>/withdraw/", documents.document_withdraw, name="document_withdraw"),
+    path("documents/<int:pk>/grant/", documents.document_grant, name="document_grant"),
+    path("documents/<int:pk>/preview.pdf", documents.document_preview, name="document_preview"),
+    path("documents/<int:pk>/issued.pdf", documents.document_issued_pdf, name="document_issued_pdf"),
+    path("documents/<int:pk>/export.json", documents.document_export, name="document_export"),
+    path("documents/<int:pk>/revisions/<int:number>/", documents.revision_detail, name="revision"),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "issuance.errors.permission_denied"
+handler404 = "issuance.errors.not_found"
+handler500 = "issuance.errors.server_error"

@@ -1,0 +1,195 @@
+"""Forms of the user interface. They translate between what a person types and the
+exchange format; the rules about the document stay in issuance.exchange and services."""
+
+import re
+
+from django import forms
+
+from . import exchange
+from .models import Decision, Distribution, Retention
+
+HEADING_PATTERNS = (
+    ("heading1", re.compile(r"^[一二三四五六七八九十百]+、")),
+    ("heading2", re.compile(r"^[（(][一二三四五六七八九十百]+[）)]")),
+    ("heading3", re.compile(r"^\d+[.．](?!\d)")),
+    ("heading4", re.compile(r"^[（(]\d+[）)]")),
+)
+# Explicit markers for the blocks that numbering alone cannot tell.
+TITLE_MARK = "【标题】"
+PARAGRAPH_MARK = "【段落】"
+
+BODY_HELP = (
+    "每行一段。以“一、”“（一）”“1.”“（1）”开头的行自动作为一至四级标题；"
+    f"以“{TITLE_MARK}”开头的行作为居中的印发件标题；以“{PARAGRAPH_MARK}”开头的行强制作为普通段落。"
+)
+
+
+def detect_kind(line):
+    for kind, pattern in HEADING_PATTERNS:
+        if pattern.match(line):
+            return kind
+    return "paragraph"
+
+
+def body_from_text(text):
+    """One block per non-empty line; the kind comes from the marker or the numbering."""
+    blocks = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith(TITLE_MARK):
+            blocks.append({"kind": "title", "text": line[len(TITLE_MARK):].strip()})
+        elif line.startswith(PARAGRAPH_MARK):
+            blocks.append({"kind": "paragraph", "text": line[len(PARAGRAPH_MARK):].strip()})
+        else:
+            blocks.append({"kind": detect_kind(line), "text": line})
+    return blocks
+
+
+def body_to_text(blocks):
+    lines = []
+    for block in blocks:
+        kind, text = block["kind"], block["text"]
+        if kind == "title":
+            lines.append(TITLE_MARK + text)
+        elif detect_kind(text) != kind:
+            lines.append(PARAGRAPH_MARK + text)
+        else:
+            lines.append(text)
+    return "\n".join(lines)
+
+
+def _lines(text):
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _blank_choice(choices):
+    return [("", "无")] + [(value, value) for value in choices]
+
+
+class DraftForm(forms.Form):
+    """The 发文稿纸: every element of the exchange format, as a drafter fills it in."""
+
+    doc_type = forms.ChoiceField(label="文种", choices=[(v, v) for v in exchange.DOC_TYPES], initial="通知")
+    direction = forms.ChoiceField(label="行文方向", choices=[(v, v) for v in exchange.DIRECTIONS], initial="下行文")
+    format = forms.ChoiceField(label="公文格式", choices=[(v, v) for v in exchange.FORMATS], initial="文件")
+    secrecy = forms.ChoiceField(label="密级", choices=_blank_choice(exchange.SECRECY_LEVELS), required=False)
+    secrecy_period = forms.CharField(label="保密期限", required=False, max_length=20, help_text="如：1年；无密级时留空")
+    copy_number = forms.CharField(label="份号", required=False, max_length=6, help_text="涉密公文标注 6 位份号，如 000001")
+    urgency = forms.ChoiceField(label="紧急程度", choices=_blank_choice(exchange.URGENCY_LEVELS), required=False)
+    issuer_marks = forms.CharField(
+        label="发文机关", widget=forms.Textarea(attrs={"rows": 2}), required=False,
+        help_text="每行一个机关；联合行文时主办机关在前",
+    )
+    header_title = forms.CharField(label="发文机关标志", required=False, max_length=500, help_text="留空则由发文机关自动生成，如“泉州市科学技术局文件”")
+    signers = forms.CharField(
+        label="签发人", widget=forms.Textarea(attrs={"rows": 2}), required=False,
+        help_text="仅上行文标注，每行一人；留空则使用签发领导姓名",
+    )
+    title = forms.CharField(label="标题", max_length=exchange.MAX_TITLE_CHARS)
+    main_recipients = forms.CharField(label="主送机关", required=False, max_length=2000, help_text="多个机关用顿号分隔，不写末尾冒号")
+    body = forms.CharField(label="正文", widget=forms.Textarea(attrs={"rows": 18}), help_text=BODY_HELP)
+    attachments = forms.CharField(label="附件说明", widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="每行一个附件名称，不加序号和标点")
+    signature_orgs = forms.CharField(label="署名", widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="每行一个发文机关署名")
+    date = forms.DateField(label="成文日期", required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="留空则以签发日期为成文日期")
+    seal = forms.BooleanField(label="加盖印章", required=False, initial=True)
+    note = forms.CharField(label="附注", required=False, max_length=2000)
+    cc = forms.CharField(label="抄送机关", required=False, max_length=2000, help_text="多个机关用顿号分隔，不写“抄送：”和句号")
+    printed_by = forms.CharField(label="印发机关", required=False, max_length=exchange.MAX_LINE_CHARS)
+    copies = forms.IntegerField(label="印发份数", required=False, min_value=1, max_value=100000)
+
+    @classmethod
+    def initial_for(cls, content, copies=None):
+        """Form values for an existing content dict."""
+        initial = {key: content.get(key) for key in exchange.KEYS if key in cls.base_fields}
+        for key in ("issuer_marks", "signers", "attachments", "signature_orgs"):
+            initial[key] = "\n".join(content.get(key) or [])
+        initial["body"] = body_to_text(content["body"])
+        initial["copies"] = copies
+        for key, value in list(initial.items()):
+            if value is None:
+                initial[key] = ""
+        return initial
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        content = {
+            "doc_type": data["doc_type"],
+            "direction": data["direction"],
+            "format": data["format"],
+            "copy_number": data["copy_number"] or None,
+            "secrecy": data["secrecy"] or None,
+            "secrecy_period": data["secrecy_period"] or None,
+            "urgency": data["urgency"] or None,
+            "issuer_marks": _lines(data["issuer_marks"]),
+            "header_title": data["header_title"] or None,
+            "doc_number": None,
+            "signers": _lines(data["signers"]),
+            "title": data["title"],
+            "main_recipients": data["main_recipients"] or None,
+            "body": body_from_text(data["body"]),
+            "attachments": _lines(data["attachments"]),
+            "signature_orgs": _lines(data["signature_orgs"]),
+            "date": data["date"].isoformat() if data["date"] else None,
+            "seal": data["seal"],
+            "note": data["note"] or None,
+            "cc": data["cc"] or None,
+            "printed_by": data["printed_by"] or None,
+            "printed_date": None,
+        }
+        try:
+            self.content = exchange.parse_document(content)
+        except exchange.ExchangeError as error:
+            key = error.field.split("[", 1)[0].split(".", 1)[0]
+            if key in self.fields:
+                self.add_error(key, error.message)
+            else:
+                raise forms.ValidationError(str(error)) from None
+        return data
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="审批意见", choices=[(Decision.APPROVE, "同意"), (Decision.RETURN, "退回")], widget=forms.RadioSelect,
+    )
+    text = forms.CharField(label="意见内容", widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000,
+                           help_text="退回时必须填写理由")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == Decision.RETURN and not (data.get("text") or "").strip():
+            self.add_error("text", "退回时必须填写退回理由")
+        return data
+
+
+class SubmitForm(forms.Form):
+    note = forms.CharField(label="送审说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(label="撤回原因", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RegisterForm(forms.Form):
+    copies = forms.IntegerField(label="印发份数", min_value=1, max_value=100000)
+
+
+class RecipientForm(forms.Form):
+    recipient = forms.CharField(label="收文机关", max_length=200, required=False)
+    role = forms.ChoiceField(label="类别", choices=Distribution.Role.choices)
+    copies = forms.IntegerField(label="份数", min_value=1, max_value=100000, initial=1)
+
+
+RecipientFormSet = forms.formset_factory(RecipientForm, extra=2, max_num=500)
+
+
+class ArchiveForm(forms.Form):
+    retention = forms.ChoiceField(label="保管期限", choices=Retention.choices, initial=Retention.PERMANENT)
+    remarks = forms.CharField(label="备注", required=False, max_length=200)
+
+
+class GrantForm(forms.Form):
+    username = forms.CharField(label="用户名", max_length=150)

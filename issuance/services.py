@@ -1,0 +1,398 @@
+"""The verbs of 发文办理. Each one checks who may do it and from which stage, changes the
+document inside one transaction with the document's row locked, and writes a history entry.
+
+Views and the flow call these; none of them re-implements a rule found here.
+"""
+
+import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from . import exchange, numbering
+from .exceptions import IssuanceError
+from .models import (
+    REVIEW_STEPS,
+    Decision,
+    Distribution,
+    Document,
+    Event,
+    Opinion,
+    Revision,
+    Stage,
+    Step,
+    display_name,
+)
+from .roles import OFFICE_ROLES, Role, refusal
+
+
+# Where an approval at each stage leads.
+NEXT_STAGE = {
+    Stage.FIRST_REVIEW: Stage.SECOND_REVIEW,
+    Stage.SECOND_REVIEW: Stage.FINAL_REVIEW,
+    Stage.FINAL_REVIEW: Stage.SIGNING,
+    Stage.SIGNING: Stage.RECHECK,
+    Stage.RECHECK: Stage.REGISTRATION,
+    Stage.REGISTRATION: Stage.PRINTING,
+    Stage.PRINTING: Stage.DISTRIBUTION,
+    Stage.DISTRIBUTION: Stage.ARCHIVING,
+    Stage.ARCHIVING: Stage.ARCHIVED,
+}
+DECISION_STAGES = {
+    Stage.FIRST_REVIEW: Step.FIRST_REVIEW,
+    Stage.SECOND_REVIEW: Step.SECOND_REVIEW,
+    Stage.FINAL_REVIEW: Step.FINAL_REVIEW,
+    Stage.SIGNING: Step.SIGNING,
+    Stage.RECHECK: Step.RECHECK,
+}
+EDITABLE_STAGES = (Stage.DRAFTING, Stage.RETURNED)
+
+ACTION_LABELS = {
+    "create": "创建草稿",
+    "save": "保存修改",
+    "submit": "送审",
+    "withdraw": "撤回",
+    "approve": "同意",
+    "return": "退回",
+    "sign": "签发",
+    "resign_required": "签发后内容变更，退回签发",
+    "register": "登记发文字号",
+    "print": "印制正式文件",
+    "distribute": "核发",
+    "archive": "归档",
+    "grant": "授权查看",
+}
+
+
+def _lock(document):
+    """Re-read the document with its row locked for the rest of the transaction."""
+    return Document.objects.select_for_update().select_related("department", "organ").get(pk=document.pk)
+
+
+def record_event(document, action, actor, before, after, **detail):
+    last = document.events.order_by("-seq").first()
+    event = Event(
+        document=document,
+        seq=last.seq + 1 if last else 1,
+        action=action,
+        actor=actor,
+        stage_before=before,
+        stage_after=after,
+        detail=detail,
+        created_at=timezone.now(),
+        prev_hash=last.hash if last else "0" * 64,
+    )
+    event.hash = event.compute_hash()
+    event.save()
+    return event
+
+
+def _move(document, actor, action, after, **detail):
+    before = document.stage
+    document.stage = after
+    document.save()
+    record_event(document, action, actor, before, after, **detail)
+
+
+def _new_revision(document, user, content):
+    """Store `content` as the next revision unless it equals the current one."""
+    content = exchange.parse_document(content)
+    sha = exchange.content_sha256(content)
+    current = document.current_revision
+    if current is not None and current.sha256 == sha:
+        return None
+    number = (current.number if current else 0) + 1
+    revision = Revision.objects.create(document=document, number=number, content=content, sha256=sha, author=user)
+    document.current_revision = revision
+    document.title = content["title"]
+    return revision
+
+
+def _staff_department(user):
+    staff = getattr(user, "staff", None)
+    if staff is None:
+        raise IssuanceError("您尚未分配科室，不能拟稿，请联系办公室")
+    return staff.department
+
+
+@transaction.atomic
+def create_draft(user, content):
+    """A drafter starts a new document; it stays private to them until submitted."""
+    if not user.has_perm("issuance.add_document"):
+        raise IssuanceError("您没有拟稿权限")
+    department = _staff_department(user)
+    document = Document(organ=department.organ, department=department, drafter=user, title="")
+    content = exchange.parse_document(content)
+    document.title = content["title"]
+    document.save()
+    revision = _new_revision(document, user, content)
+    document.save()
+    assign_perm("issuance.view_document", user, document)
+    assign_perm("issuance.change_document", user, document)
+    record_event(document, "create", user, "", document.stage, revision=revision.number, sha256=revision.sha256)
+    return document
+
+
+def can_edit(document, user):
+    """The drafter edits while the draft is theirs; the office may correct it at 复核."""
+    if document.stage in EDITABLE_STAGES:
+        return user.pk == document.drafter_id
+    if document.stage == Stage.RECHECK:
+        return refusal(document, user, Stage.RECHECK) is None
+    return False
+
+
+@transaction.atomic
+def save_content(document, user, content):
+    """Save an edit as a new immutable revision. Returns it, or None when nothing changed.
+
+    A change made at 复核, after 签发, sends the document back to 签发: the signer must
+    see and sign the text that will be issued.
+    """
+    document = _lock(document)
+    if not can_edit(document, user):
+        raise IssuanceError(f"公文处于“{document.get_stage_display()}”环节，您不能修改")
+    revision = _new_revision(document, user, content)
+    if revision is None:
+        return None
+    document.save()
+    record_event(document, "save", user, document.stage, document.stage, revision=revision.number, sha256=revision.sha256)
+    if document.signed_revision_id and document.stage == Stage.RECHECK:
+        document.signed_revision = None
+        document.signed_by = None
+        document.signed_at = None
+        _move(document, user, "resign_required", Stage.SIGNING, revision=revision.number)
+    return revision
+
+
+def _grant_path_access(document):
+    """Everyone on the document's path may see it from its submission on."""
+    users = {document.department.head, document.department.supervisor}
+    users.discard(None)
+    users.update(
+        staff.user for staff in document.department.staff.select_related("user")
+        if staff.user.has_perm("issuance.review_first")
+    )
+    for user in users:
+        assign_perm("issuance.view_document", user, document)
+    for group in Group.objects.filter(name__in=OFFICE_ROLES):
+        assign_perm("issuance.view_document", group, document)
+
+
+@transaction.atomic
+def submit(document, user, note=""):
+    """The drafter sends the draft (again) to 初审; every submission starts a new review round."""
+    document = _lock(document)
+    if user.pk != document.drafter_id:
+        raise IssuanceError("只有拟稿人可以送审")
+    if document.stage not in EDITABLE_STAGES:
+        raise IssuanceError(f"公文处于“{document.get_stage_display()}”环节，不能送审")
+    document.round += 1
+    Opinion.objects.create(
+        document=document, revision=document.current_revision, round=document.round,
+        step=Step.DRAFT, decision=Decision.SUBMIT, text=note.strip(), user=user,
+    )
+    _grant_path_access(document)
+    _move(document, user, "submit", Stage.FIRST_REVIEW, round=document.round, revision=document.current_revision.number)
+    return document
+
+
+def can_withdraw(document, user):
+    return (
+        user.pk == document.drafter_id
+        and document.stage == Stage.FIRST_REVIEW
+        and not document.opinions.filter(round=document.round, step__in=REVIEW_STEPS).exists()
+    )
+
+
+@transaction.atomic
+def withdraw(document, user, reason=""):
+    """The drafter takes a submission back, as long as the first reviewer has not acted."""
+    document = _lock(document)
+    if user.pk != document.drafter_id:
+        raise IssuanceError("只有拟稿人可以撤回")
+    if not can_withdraw(document, user):
+        raise IssuanceError("初审已办理或公文不在初审环节，不能撤回")
+    Opinion.objects.create(
+        document=document, revision=document.current_revision, round=document.round,
+        step=Step.DRAFT, decision=Decision.WITHDRAW, text=reason.strip(), user=user,
+    )
+    _move(document, user, "withdraw", Stage.DRAFTING, round=document.round)
+    return document
+
+
+@transaction.atomic
+def decide(document, user, decision, text="", expected_stage=None):
+    """A reviewer, the signer or the 复核 clerk approves or returns the current revision.
+
+    A return needs a written reason and sends the draft back to its drafter; the next
+    submission passes through review again from 初审. Signing fixes the signed revision.
+    """
+    document = _lock(document)
+    stage = Stage(document.stage)
+    if expected_stage is not None and stage != expected_stage:
+        raise IssuanceError(f"公文已不在“{Stage(expected_stage).label}”环节（当前：{stage.label}），请刷新页面")
+    step = DECISION_STAGES.get(stage)
+    if step is None:
+        raise IssuanceError(f"公文处于“{stage.label}”环节，不需要审批意见")
+    reason = refusal(document, user, stage)
+    if reason:
+        raise IssuanceError(reason)
+    text = (text or "").strip()
+    if decision == Decision.RETURN and not text:
+        raise IssuanceError("退回时必须填写退回理由")
+    if decision not in (Decision.APPROVE, Decision.RETURN):
+        raise IssuanceError("请选择“同意”或“退回”")
+    if len(text) > 2000:
+        raise IssuanceError("意见过长（最多 2000 字）")
+
+    if decision == Decision.APPROVE and stage == Stage.SIGNING:
+        _date_on_signing(document, user)
+    if decision == Decision.APPROVE and stage == Stage.RECHECK and document.signed_revision_id != document.current_revision_id:
+        raise IssuanceError("签发后内容已变更，须重新签发")
+
+    opinion = Opinion.objects.create(
+        document=document, revision=document.current_revision, round=document.round,
+        step=step, decision=decision, text=text, user=user,
+    )
+    if decision == Decision.RETURN:
+        document.signed_revision = None
+        document.signed_by = None
+        document.signed_at = None
+        _move(document, user, "return", Stage.RETURNED, step=step, reason=text, opinion=opinion.pk)
+        return opinion
+    if stage == Stage.SIGNING:
+        document.signed_revision = document.current_revision
+        document.signed_by = user
+        document.signed_at = opinion.created_at
+        _move(document, user, "sign", NEXT_STAGE[stage], revision=document.current_revision.number,
+              sha256=document.current_revision.sha256, opinion=opinion.pk)
+    else:
+        _move(document, user, "approve", NEXT_STAGE[stage], step=step, opinion=opinion.pk)
+    return opinion
+
+
+def _date_on_signing(document, user):
+    """The 成文日期 of a document is the day its leader signs it; fill it in if the draft left it open."""
+    content = document.current_revision.content
+    if content.get("date"):
+        return
+    revision = _new_revision(document, user, {**content, "date": timezone.localdate().isoformat()})
+    record_event(document, "save", user, document.stage, document.stage, revision=revision.number,
+                 sha256=revision.sha256, reason="签发时填写成文日期")
+
+
+def _require(document, user, stage):
+    if document.stage != stage:
+        raise IssuanceError(f"公文处于“{document.get_stage_display()}”环节，不能办理“{Stage(stage).label}”")
+    reason = refusal(document, user, stage)
+    if reason:
+        raise IssuanceError(reason)
+
+
+@transaction.atomic
+def register(document, user, copies):
+    """登记: give the document its 发文字号 (kept if it already has one) and record the number of copies."""
+    document = _lock(document)
+    _require(document, user, Stage.REGISTRATION)
+    if not isinstance(copies, int) or not 1 <= copies <= 100000:
+        raise IssuanceError("印发份数应为 1 到 100000 之间的整数")
+    issued = numbering.allocate(document, user)
+    document.doc_number = issued.number
+    document.copies = copies
+    _move(document, user, "register", NEXT_STAGE[Stage.REGISTRATION], doc_number=issued.number, copies=copies)
+    return issued.number
+
+
+@transaction.atomic
+def print_issue(document, user):
+    """印制: render exactly the signed revision, with its number, as the issued PDF."""
+    from . import rendering, storage
+
+    document = _lock(document)
+    _require(document, user, Stage.PRINTING)
+    carried = document.signed_revision.content.get("printed_date")
+    document.printed_date = datetime.date.fromisoformat(carried) if carried else timezone.localdate()
+    content = exchange.parse_document(document.issued_content())
+    pdf = rendering.render_pdf(content)
+    stored = storage.store_issued_pdf(document, pdf)
+    document.issued_pdf = stored.path
+    document.issued_pdf_sha256 = stored.sha256
+    document.issued_pages = rendering.count_pages(pdf)
+    _move(document, user, "print", NEXT_STAGE[Stage.PRINTING], path=stored.path, sha256=stored.sha256,
+          pages=document.issued_pages, revision=document.signed_revision.number)
+    return document
+
+
+def split_recipients(text):
+    """主送 / 抄送 text as a list of organ names: "市直机关文明办、局机关工会，局领导" -> three names."""
+    if not text:
+        return []
+    for separator in "，,；;\n":
+        text = text.replace(separator, "、")
+    return [name.strip() for name in text.split("、") if name.strip()]
+
+
+def default_recipients(document):
+    content = document.signed_revision.content
+    main = [(name, Distribution.Role.MAIN) for name in split_recipients(content.get("main_recipients"))]
+    cc = [(name, Distribution.Role.CC) for name in split_recipients(content.get("cc"))]
+    return main + cc
+
+
+@transaction.atomic
+def distribute(document, user, recipients):
+    """核发: record, per recipient organ, the copies sent, when and by whom.
+
+    `recipients` is a list of (name, role, copies); the copies may not exceed the registered number.
+    """
+    document = _lock(document)
+    _require(document, user, Stage.DISTRIBUTION)
+    if not recipients:
+        raise IssuanceError("请至少填写一个收文机关")
+    names = [name for name, _, _ in recipients]
+    if len(set(names)) != len(names):
+        raise IssuanceError("收文机关有重复，请合并")
+    total = sum(copies for _, _, copies in recipients)
+    if document.copies and total > document.copies:
+        raise IssuanceError(f"分发份数合计 {total} 份，超过登记的印发份数 {document.copies} 份")
+    now = timezone.now()
+    records = [
+        Distribution.objects.create(document=document, recipient=name, role=role, copies=copies, sent_by=user, sent_at=now)
+        for name, role, copies in recipients
+    ]
+    _move(document, user, "distribute", NEXT_STAGE[Stage.DISTRIBUTION],
+          recipients=[{"name": r.recipient, "role": r.role, "copies": r.copies} for r in records])
+    return records
+
+
+@transaction.atomic
+def archive(document, user, retention, remarks=""):
+    """归档: file the issued document as one 件 with its 档号 and package."""
+    from . import archiving
+
+    document = _lock(document)
+    _require(document, user, Stage.ARCHIVING)
+    record = archiving.create_record(document, user, retention, remarks)
+    _move(document, user, "archive", NEXT_STAGE[Stage.ARCHIVING], archive_code=record.archive_code)
+    return record
+
+
+@transaction.atomic
+def grant_access(document, by_user, username):
+    """The drafter or the office lets one more named user see the document."""
+    document = _lock(document)
+    if not (by_user.pk == document.drafter_id or by_user.groups.filter(name__in=(Role.CLERK, Role.OFFICE_REVIEWER)).exists()):
+        raise IssuanceError("只有拟稿人和办公室可以授权他人查看")
+    User = get_user_model()
+    try:
+        target = User.objects.get(username=username.strip(), is_active=True)
+    except User.DoesNotExist:
+        raise IssuanceError(f"用户“{username}”不存在") from None
+    assign_perm("issuance.view_document", target, document)
+    record_event(document, "grant", by_user, document.stage, document.stage, user=target.username,
+                 name=display_name(target))
+    return target

@@ -1,0 +1,263 @@
+"""Task pages: 待办, 可领取, 已办, and the page on which one task is done.
+
+Each step's view parses the form, then asks workflows.actions to run one issuance service
+as the task's work. Who may see a task follows the document; who may act follows the task.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.http import require_POST
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from issuance import services
+from issuance.forms import ArchiveForm, DecisionForm, RecipientFormSet, RegisterForm, SubmitForm
+from issuance.models import Distribution, Stage
+from issuance.roles import can_view
+from issuance.services import IssuanceError
+
+from . import actions
+
+TASK_LABELS = {
+    STATUS.NEW: "待领取",
+    STATUS.ASSIGNED: "待办理",
+    STATUS.STARTED: "办理中",
+    STATUS.DONE: "已办理",
+    STATUS.CANCELED: "已撤销",
+    STATUS.ERROR: "出错",
+}
+
+
+def _human_tasks():
+    from .flows import DocumentFlow
+
+    return (
+        Task.objects.filter(process__flow_class=DocumentFlow, flow_task_type="HUMAN")
+        .select_related("process", "process__documentprocess__document", "owner")
+    )
+
+
+def _document_of(task):
+    return task.process.documentprocess.document
+
+
+def _rows(tasks):
+    return [{"task": task, "document": _document_of(task), "status": TASK_LABELS.get(task.status, task.status)} for task in tasks]
+
+
+@login_required
+def inbox(request):
+    tasks = _human_tasks().filter(owner=request.user, status__in=[STATUS.ASSIGNED, STATUS.STARTED]).order_by("-created")
+    return render(request, "workflows/task_list.html", {"tab": "inbox", "title": "待办", "rows": _rows(tasks)})
+
+
+@login_required
+def queue(request):
+    from .flows import DocumentFlow
+
+    candidates = Task.objects.queue([DocumentFlow], request.user).select_related(
+        "process", "process__documentprocess__document"
+    ).order_by("-created")
+    # The role's queue, less the tasks the 三审 rules keep this user from taking.
+    tasks = [task for task in candidates if task.flow_task.can_assign(request.user, task)]
+    return render(request, "workflows/task_list.html", {"tab": "queue", "title": "可领取", "rows": _rows(tasks)})
+
+
+@login_required
+def archive(request):
+    tasks = _human_tasks().filter(owner=request.user, status=STATUS.DONE).order_by("-finished")[:200]
+    return render(request, "workflows/task_list.html", {"tab": "archive", "title": "已办", "rows": _rows(tasks)})
+
+
+def _visible_task(request, task_pk):
+    task = get_object_or_404(_human_tasks(), pk=task_pk)
+    if not can_view(request.user, _document_of(task)):
+        raise Http404("没有找到该任务")
+    return task
+
+
+@login_required
+@require_POST
+def claim(request, task_pk):
+    task = _visible_task(request, task_pk)
+    try:
+        actions.claim(task, request.user)
+    except IssuanceError as error:
+        messages.error(request, error.message)
+        return redirect("queue")
+    messages.success(request, f"已领取“{task.flow_task.task_title}”任务")
+    return redirect("task", task_pk=task.pk)
+
+
+@login_required
+@require_POST
+def release(request, task_pk):
+    task = _visible_task(request, task_pk)
+    try:
+        actions.release(task, request.user)
+    except IssuanceError as error:
+        messages.error(request, error.message)
+        return redirect("task", task_pk=task.pk)
+    messages.success(request, "任务已退回待领取")
+    return redirect("inbox")
+
+
+@login_required
+def task_page(request, task_pk):
+    """Dispatch to the view of the task's node, as viewflow's own URLs would."""
+    task = _visible_task(request, task_pk)
+    return task.flow_task.view(request, task=task)
+
+
+@method_decorator(login_required, name="dispatch")
+class TaskView(View):
+    """The page of one open task: the document, and the form that completes the step."""
+
+    form_template = None
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.task = kwargs["task"]
+        self.document = _document_of(self.task)
+
+    def dispatch(self, request, *args, **kwargs):
+        task = self.task
+        if task.status not in (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED):
+            messages.info(request, "该任务已办理完毕")
+            return redirect("document", pk=self.document.pk)
+        user = request.user
+        if task.status == STATUS.NEW:
+            if not task.flow_task.can_assign(user, task):
+                raise PermissionDenied("您不能领取该任务")
+        elif not task.flow_task.can_execute(user, task):
+            raise PermissionDenied("该任务不由您办理")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form(self, data=None):
+        raise NotImplementedError
+
+    def perform(self, form):
+        raise NotImplementedError
+
+    def render(self, form, status=200):
+        context = {
+            "task": self.task,
+            "document": self.document,
+            "form": form,
+            "form_template": self.form_template,
+            "step_title": self.task.flow_task.task_title,
+            "claimable": self.task.status == STATUS.NEW,
+        }
+        context.update(self.extra_context())
+        return render(self.request, "workflows/task.html", context, status=status)
+
+    def extra_context(self):
+        return {}
+
+    def get(self, request, *args, **kwargs):
+        return self.render(self.get_form())
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form(request.POST)
+        if not form.is_valid():
+            return self.render(form, status=400)
+        try:
+            actions.complete(self.task, request.user, lambda: self.perform(form))
+        except IssuanceError as error:
+            messages.error(request, error.message)
+            return self.render(form, status=400)
+        messages.success(request, f"“{self.task.flow_task.task_title}”已办理")
+        return redirect("document", pk=self.document.pk)
+
+
+class DecisionTaskView(TaskView):
+    """初审, 复审, 终审 and 签发: approve, or return with a reason."""
+
+    form_template = "workflows/forms/decision.html"
+
+    def get_form(self, data=None):
+        return DecisionForm(data)
+
+    def perform(self, form):
+        return services.decide(
+            self.document, self.request.user, form.cleaned_data["decision"], form.cleaned_data["text"],
+            expected_stage=self.task.flow_task.stage,
+        )
+
+
+class RecheckTaskView(DecisionTaskView):
+    """复核: the office checks the signed text; a correction goes back to 签发 (via the edit page)."""
+
+    form_template = "workflows/forms/recheck.html"
+
+
+class RegisterTaskView(TaskView):
+    form_template = "workflows/forms/register.html"
+
+    def get_form(self, data=None):
+        return RegisterForm(data, initial={"copies": self.document.copies or 1})
+
+    def perform(self, form):
+        return services.register(self.document, self.request.user, form.cleaned_data["copies"])
+
+
+class PrintTaskView(TaskView):
+    form_template = "workflows/forms/print.html"
+
+    def get_form(self, data=None):
+        return SubmitForm(data)
+
+    def perform(self, form):
+        return services.print_issue(self.document, self.request.user)
+
+
+class DistributeTaskView(TaskView):
+    form_template = "workflows/forms/distribute.html"
+
+    def get_form(self, data=None):
+        initial = [
+            {"recipient": name, "role": role, "copies": 1} for name, role in services.default_recipients(self.document)
+        ]
+        return RecipientFormSet(data, initial=initial, prefix="r")
+
+    def perform(self, formset):
+        recipients = [
+            (row["recipient"].strip(), row["role"], row["copies"])
+            for row in formset.cleaned_data
+            if row and row.get("recipient", "").strip()
+        ]
+        return services.distribute(self.document, self.request.user, recipients)
+
+    def extra_context(self):
+        return {"roles": Distribution.Role}
+
+
+class ArchiveTaskView(TaskView):
+    form_template = "workflows/forms/archive.html"
+
+    def get_form(self, data=None):
+        return ArchiveForm(data)
+
+    def perform(self, form):
+        return services.archive(self.document, self.request.user, form.cleaned_data["retention"], form.cleaned_data["remarks"])
+
+
+class ReviseTaskView(TaskView):
+    """修改: the drafter reads why it came back, edits the 稿纸 and submits it again."""
+
+    form_template = "workflows/forms/revise.html"
+
+    def get_form(self, data=None):
+        return SubmitForm(data)
+
+    def perform(self, form):
+        return services.submit(self.document, self.request.user, form.cleaned_data["note"])
+
+    def extra_context(self):
+        returns = self.document.opinions.filter(round=self.document.round).exclude(step="draft").select_related("user")
+        return {"returns": returns, "stage_returned": self.document.stage == Stage.RETURNED}
