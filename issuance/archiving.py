@@ -9,7 +9,6 @@ import datetime
 import json
 
 from django.core.files.storage import default_storage
-from django.db.models import Max
 
 from . import exchange, storage
 from .exceptions import IssuanceError
@@ -25,7 +24,9 @@ def _next_item_number(fonds_code, year, retention):
     last = (
         ArchiveRecord.objects.select_for_update()
         .filter(fonds_code=fonds_code, year=year, retention=retention)
-        .aggregate(last=Max("item_number"))["last"]
+        .order_by("-item_number")
+        .values_list("item_number", flat=True)
+        .first()
     )
     return (last or 0) + 1
 

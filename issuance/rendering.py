@@ -221,7 +221,9 @@ def _mark(doc):
 _OPENING = "（《〈「『“‘〔【"
 _CLOSING = "）》〉」』”’〕】、，。：；？！"
 _GOOD_AFTER = ("关于", "印发", "转发", "批转", "》", "、", "，", " ")
-_GOOD_BEFORE = ("《", "关于")
+# Words that often start a phrase in a title; without a word segmenter these are the
+# safe places to break a run of Chinese characters.
+_GOOD_BEFORE = ("《", "关于", "暨", "工作", "实施", "管理", "方案", "办法", "意见", "规定", "若干")
 
 
 def _break_penalty(text, i, doc_type):
@@ -235,16 +237,22 @@ def _break_penalty(text, i, doc_type):
         return 0
     if any(text[:i].endswith(s) for s in _GOOD_AFTER) or any(text[i:].startswith(s) for s in _GOOD_BEFORE):
         return 0
-    inside_quote = text[:i].count("《") > text[:i].count("》")
-    return 12 if inside_quote else 8
+    opened = text.rfind("《", 0, i)
+    if opened > text.rfind("》", 0, i):
+        # Inside a quoted title: worst next to its ends ("《泉州|市…", "…思|路》").
+        closing = text.find("》", i)
+        near_end = i - opened <= 3 or (closing != -1 and closing - i < 3)
+        return 30 if near_end else 12
+    return 8
 
 
 def title_lines(text, doc_type=None, capacity=TITLE_CAPACITY):
     """Break a title into balanced lines, preferring breaks between words and phrases.
 
-    GB/T 9704 wants a long title in a trapezoid or diamond that keeps words whole; this
-    picks the fewest lines, then the breaks at phrase boundaries (after 关于, around
-    《》, before 的通知) that keep the lines closest to equal length.
+    GB/T 9704 wants a long title in a trapezoid or diamond that keeps words whole. With
+    no word segmenter at hand this picks the fewest lines, then the breaks at phrase
+    boundaries (after 关于, around 《》, before 的通知, …) that keep the lines close to
+    equal length; a break between two Chinese characters is the last resort.
     """
     total = _units(text)
     if total <= capacity:
@@ -274,7 +282,7 @@ def title_lines(text, doc_type=None, capacity=TITLE_CAPACITY):
                 if penalty is None:
                     continue
                 tail_cost, tail = best(end, left - 1)
-                cost = penalty + (width - target) ** 2 + tail_cost
+                cost = penalty + 2 * abs(width - target) + tail_cost
                 if cost < result[0]:
                     result = (cost, (end, *tail))
             return result
@@ -496,10 +504,14 @@ def _page_of(document, css_class):
 
 
 def _last_text_page(document):
+    """Index of the last page with a line of the <main> text (正文 to 附注)."""
     last = None
     for number, page in enumerate(document.pages):
-        for box, parent in _walk(page._page_box):
-            if isinstance(box, boxes.LineBox) and "gw-text" in _classes(parent) and list(_text_boxes(box)):
+        for box, _ in _walk(page._page_box):
+            if getattr(box, "element_tag", None) == "main" and any(
+                isinstance(inner, boxes.LineBox) and next(_text_boxes(inner), None)
+                for inner, _ in _walk(box)
+            ):
                 last = number
                 break
     return last

@@ -52,7 +52,7 @@ def withdraw(document, user, reason=""):
         raise IssuanceError("公文尚未送审")
     with flows.DocumentFlow.lock(process.pk), transaction.atomic():
         services.withdraw(document, user, reason)
-        task = open_tasks(document).select_for_update().filter(flow_task=flows.DocumentFlow.first_review).first()
+        task = open_tasks(document).select_for_update(of=("self",)).filter(flow_task=flows.DocumentFlow.first_review).first()
         activation = _activation(task)
         activation.cancel()
         revise = flows.DocumentFlow.revise.activation_class.create(flows.DocumentFlow.revise, activation, task.token)
