@@ -12,9 +12,9 @@ of a long title) and then corrects two things WeasyPrint cannot do by itself:
   do not change, so the text extracted from the PDF stays the document's text.
 * The 版记. It must sit at the bottom of the 版心 of the last page, and that page must
   be even. It is laid out as a footnote (the footnote area is the bottom of the page
-  area); when the first layout leaves it on an odd page, or alone on a page, the
-  document is laid out again with the 版记 on the next even page of its own
-  (`_banji_page`).
+  area); when the first layout leaves it on an odd page, or on a page without text,
+  the document is laid out again with the 版记 on the next even page, alone and
+  without a page number (`render_pdf`).
 
 Everything the document says is put into the page by the template with autoescaping,
 and the only resources WeasyPrint may load are the app's own fonts (`FontFetcher`).
@@ -24,7 +24,6 @@ import functools
 import io
 import logging
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +50,6 @@ FONT_SCHEME = "gongwen-font"
 PT_PER_MM = 72 / 25.4
 TYPE_AREA_WIDTH = 156 * PT_PER_MM  # 442.20 pt
 LINE_PITCH = 28.99  # 225 mm / 22 = 28.9913 pt, rounded down so that 22 lines fit
-CHAR_PITCH = TYPE_AREA_WIDTH / 28  # 15.79 pt
 
 # 发文机关标志: a bold serif (the stand-in for 方正小标宋) compressed horizontally like the
 # real face, never wider than MARK_MAX_WIDTH; below MARK_MIN_SCALE the type gets smaller.
@@ -92,7 +90,8 @@ class FontFetcher(URLFetcher):
     """
 
     def __init__(self):
-        super().__init__(allowed_protocols=(FONT_SCHEME,), fail_on_errors=False)
+        # Not fatal: WeasyPrint logs a refused resource and goes on without it.
+        super().__init__(fail_on_errors=False)
 
     def fetch(self, url, headers=None):
         scheme, _, name = url.partition(":")
@@ -189,6 +188,9 @@ def _mark(doc):
     if joint:
         joint["line_height"] = _pt(size * 1.2)
         for line in joint["lines"]:
+            # WeasyPrint counts a letter-spacing after the last character too; the
+            # negative margin takes it back so the cell is as wide as the ink.
+            line["trail"] = _pt(-line["spacing"])
             line["spacing"] = _pt(line["spacing"])
     top = (LETTER_MARK_TOP if doc["format"] == "信函" else MARK_TOP) - MARK_INK_TOP * size
     ink_below = MARK_INK_BOTTOM * size
@@ -207,7 +209,7 @@ def _mark(doc):
         "offset": _pt((TYPE_AREA_WIDTH - natural - 1) / 2),
         "top": _pt(top),
         "area_height": _pt(max(top, 0)),
-        "ink_below": _pt(ink_below),
+        "ink_below": _pt(max(ink_below, 0)),
         # 发文字号 two empty lines below the 标志, and 信函's double rule 4 mm below it.
         "docno_gap": _pt(ink_below + 2 * LINE_PITCH),
         # With 签发人 the 发文字号 shares an L-high line whose glyphs sit lower.
@@ -494,11 +496,17 @@ def _layout(doc, draft, banji_page, font_config, fetcher):
     return document
 
 
-def _page_of(document, css_class):
-    """Index of the first page that has a box of class `css_class`, or None."""
+def _banji_page(document):
+    """Index of the page whose footnote area holds the 版记, or None.
+
+    Only the footnote area counts: a 版记 that does not fit is carried over to the next
+    page's footnote area while its (empty) call stays behind in the text.
+    """
     for number, page in enumerate(document.pages):
-        for box, _ in _walk(page._page_box):
-            if css_class in _classes(box):
+        for area in page._page_box.children:
+            if isinstance(area, boxes.FootnoteAreaBox) and any(
+                "banji" in _classes(box) for box, _ in _walk(area)
+            ):
                 return number
     return None
 
@@ -523,7 +531,7 @@ def render_pdf(doc, *, draft=False):
     font_config = FontConfiguration()
     fetcher = FontFetcher()
     document = _layout(doc, draft, False, font_config, fetcher)
-    banji = _page_of(document, "banji")
+    banji = _banji_page(document)
     if banji is not None:
         text_end = _last_text_page(document)
         # Page numbers count from 1: the 版记 must end up on an even page that also

@@ -1,7 +1,5 @@
 """The roles of the 发文办理 path, as Django groups with model permissions, and who may act at each stage."""
 
-from django.contrib.auth.models import Group
-
 from .models import REVIEW_STEPS, Opinion, Stage
 
 
@@ -43,8 +41,45 @@ STAGE_PERMISSION = {
 }
 
 
-def role_group(name):
-    return Group.objects.get(name=name)
+def holders(permission, organ):
+    """Active staff of `organ` who hold `permission` ("issuance.review_first"), through a group or directly."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    app_label, codename = permission.split(".")
+    perm = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    return (
+        get_user_model().objects.filter(Q(groups__permissions=perm) | Q(user_permissions=perm) | Q(is_superuser=True))
+        .filter(is_active=True, staff__department__organ=organ)
+        .distinct()
+    )
+
+
+def first_reviewers(document):
+    """Who may do the 初审: the drafting 科室's head; when the head drafted it or the 科室 has
+    none, another holder of the role in the 科室, else in the organ. Never the drafter."""
+    department = document.department
+    if department.head_id and department.head_id != document.drafter_id:
+        return type(department.head).objects.filter(pk=department.head_id, is_active=True)
+    candidates = holders(STAGE_PERMISSION[Stage.FIRST_REVIEW], document.organ).exclude(pk=document.drafter_id)
+    in_department = candidates.filter(staff__department=department)
+    return in_department if in_department.exists() else candidates
+
+
+def final_reviewers(document):
+    """Who may do the 终审: the 科室's 分管领导, or any 分管领导 when it names none or it is the drafter."""
+    department = document.department
+    if department.supervisor_id and department.supervisor_id != document.drafter_id:
+        return type(department.supervisor).objects.filter(pk=department.supervisor_id, is_active=True)
+    return holders(STAGE_PERMISSION[Stage.FINAL_REVIEW], document.organ).exclude(pk=document.drafter_id)
+
+
+def sole(users):
+    """The one user of `users`, or None: a task goes straight to a person's 待办 only when
+    exactly one person may take it; otherwise it waits in the role's queue."""
+    users = list(users[:2])
+    return users[0] if len(users) == 1 else None
 
 
 def refusal(document, user, stage):
@@ -52,7 +87,7 @@ def refusal(document, user, stage):
 
     The rules of the 三审制: the holder of the stage's role, never the drafter, and never
     the same person at two of one document's review steps. 初审 belongs to the drafting
-    科室's head and 终审 to its 分管领导 where the 科室 names them.
+    科室's head and 终审 to its 分管领导 (see first_reviewers and final_reviewers).
     """
     if user is None or not user.is_authenticated:
         return "请先登录"
@@ -70,14 +105,10 @@ def refusal(document, user, stage):
         other_steps = [step for step in REVIEW_STEPS if step != stage]
         if Opinion.objects.filter(document=document, user=user, step__in=other_steps).exists():
             return "同一人不能承担同一公文的两个审核环节"
-    department = document.department
-    if stage == Stage.FIRST_REVIEW:
-        if department.head_id and department.head_id != user.pk:
-            return f"初审应由{department.name}负责人办理"
-        if not department.head_id and not department.staff.filter(user=user).exists():
-            return f"初审应由{department.name}的科室负责人办理"
-    if stage == Stage.FINAL_REVIEW and department.supervisor_id and department.supervisor_id != user.pk:
-        return f"终审应由{department.name}的分管领导办理"
+    if stage == Stage.FIRST_REVIEW and not first_reviewers(document).filter(pk=user.pk).exists():
+        return f"初审应由{document.department.name}负责人办理"
+    if stage == Stage.FINAL_REVIEW and not final_reviewers(document).filter(pk=user.pk).exists():
+        return f"终审应由{document.department.name}的分管领导办理"
     return None
 
 

@@ -26,7 +26,7 @@ from .models import (
     Step,
     display_name,
 )
-from .roles import OFFICE_ROLES, Role, refusal
+from .roles import OFFICE_ROLES, Role, final_reviewers, first_reviewers, refusal
 
 
 # Where an approval at each stage leads.
@@ -170,13 +170,7 @@ def save_content(document, user, content):
 
 def _grant_path_access(document):
     """Everyone on the document's path may see it from its submission on."""
-    users = {document.department.head, document.department.supervisor}
-    users.discard(None)
-    users.update(
-        staff.user for staff in document.department.staff.select_related("user")
-        if staff.user.has_perm("issuance.review_first")
-    )
-    for user in users:
+    for user in {*first_reviewers(document), *final_reviewers(document)}:
         assign_perm("issuance.view_document", user, document)
     for group in Group.objects.filter(name__in=OFFICE_ROLES):
         assign_perm("issuance.view_document", group, document)
@@ -190,6 +184,10 @@ def submit(document, user, note=""):
         raise IssuanceError("只有拟稿人可以送审")
     if document.stage not in EDITABLE_STAGES:
         raise IssuanceError(f"公文处于“{document.get_stage_display()}”环节，不能送审")
+    if not first_reviewers(document).exists():
+        raise IssuanceError(f"{document.department.name}没有拟稿人以外可办理初审的科室负责人，请联系办公室调整")
+    if not final_reviewers(document).exists():
+        raise IssuanceError("没有拟稿人以外可办理终审的分管领导，请联系办公室调整")
     document.round += 1
     Opinion.objects.create(
         document=document, revision=document.current_revision, round=document.round,

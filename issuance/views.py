@@ -8,6 +8,7 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_POST
 from workflows import actions
 from workflows.views import TASK_LABELS
 
-from . import exchange, previews, services
+from . import diffing, exchange, previews, services
 from .forms import DraftForm, GrantForm, SubmitForm, WithdrawForm
 from .models import Document, Stage, display_name
 from .roles import can_view, visible_documents
@@ -47,7 +48,7 @@ def document_list(request):
         documents = documents.filter(drafter=request.user)
     query = request.GET.get("q", "").strip()
     if query:
-        documents = documents.filter(title__icontains=query) | documents.filter(doc_number__icontains=query)
+        documents = documents.filter(Q(title__icontains=query) | Q(doc_number__icontains=query))
     return render(request, "issuance/document_list.html", {
         "documents": documents.order_by("-updated_at")[:500], "scope": scope, "query": query,
     })
@@ -245,8 +246,16 @@ def document_export(request, pk):
 
 @login_required
 def revision_detail(request, pk, number):
+    """One revision's text; with ?compare=N, what changed from revision N (by default the one before)."""
     document = _visible(request, pk)
     revision = get_object_or_404(document.revisions.select_related("author"), number=number)
-    return render(request, "issuance/revision_detail.html", {
-        "document": document, "revision": revision, "content": revision.content,
-    })
+    compare = request.GET.get("compare", "")
+    base = None
+    if compare.isdigit():
+        base = get_object_or_404(document.revisions, number=int(compare))
+    context = {"document": document, "revision": revision, "content": revision.content, "base": base,
+               "previous": number - 1 if number > 1 else None}
+    if base is not None:
+        context["field_changes"] = diffing.field_changes(base.content, revision.content)
+        context["body_changes"] = diffing.body_changes(base.content["body"], revision.content["body"])
+    return render(request, "issuance/revision_detail.html", context)

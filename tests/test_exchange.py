@@ -83,3 +83,20 @@ def test_the_draft_form_reports_errors_on_the_field(seed_content):
     form = DraftForm(data={**initial, "copy_number": "12ab"})
     assert not form.is_valid()
     assert "6 位数字" in form.errors["copy_number"][0]
+
+
+def test_a_revision_diff_marks_the_changed_characters_and_paragraphs(seed_content):
+    from issuance import diffing
+
+    old = seed_content["body"][:4]
+    new = [dict(b) for b in old]
+    new[0]["text"] = new[0]["text"].replace("印发给你们", "印发给各单位")
+    del new[2]
+    new.append({"kind": "paragraph", "text": "特此通知。<b>"})
+    rows = diffing.body_changes(old, new)
+    assert [op for op, _, _ in rows] == ["changed", "equal", "removed", "equal", "added"]
+    assert "<del>你们</del><ins>各单位</ins>" in rows[0][2]
+    assert rows[-1][2] == "<ins>特此通知。&lt;b&gt;</ins>"
+    assert diffing.field_changes(seed_content, {**seed_content, "cc": None}) == [
+        ("抄送机关", "市直机关文明办、局机关工会、机关妇委会，局领导", "（空）")
+    ]

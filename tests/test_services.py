@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from viewflow.workflow.status import PROCESS, STATUS
 
-from issuance import exchange, services, storage
+from issuance import exchange, roles, services, storage
 from issuance.exceptions import IssuanceError
 from issuance.models import Decision, Document, Event, Opinion, Revision, Stage, Step
 from issuance.roles import can_view
@@ -201,13 +201,43 @@ def test_only_the_drafter_can_withdraw(cast, submitted):
 
 
 def test_nobody_reviews_their_own_draft(cast, short_content):
-    document = services.create_draft(cast["head"], short_content)  # the 科长 drafts himself
-    actions.submit(document, cast["head"])
+    # 陈志明 is both a drafter and the head who does 综合科's 初审.
+    document = services.create_draft(cast["head"], short_content)
+    with pytest.raises(IssuanceError, match="没有拟稿人以外可办理初审"):
+        actions.submit(document, cast["head"])
+    assert Document.objects.get(pk=document.pk).stage == Stage.DRAFTING
+    assert actions.process_of(document) is None
+    assert "自己起草" in roles.refusal(document, cast["head"], Stage.FIRST_REVIEW)
+
+
+def test_a_department_without_a_head_has_its_first_review_done_by_a_head_of_the_organ(cast, short_content):
+    document = services.create_draft(cast["outsider"], short_content)  # 政策法规科 has no head
+    actions.submit(document, cast["outsider"])
     task = actions.open_tasks(document).get()
     assert task.owner == cast["head"]
-    with pytest.raises(IssuanceError, match="自己起草"):
-        actions.complete(task, cast["head"], lambda: services.decide(document, cast["head"], Decision.APPROVE))
-    assert Document.objects.get(pk=document.pk).stage == Stage.FIRST_REVIEW
+    decide(document, cast["head"], Decision.APPROVE, "同意")
+    assert document.stage == Stage.SECOND_REVIEW
+
+
+def test_a_first_review_shared_by_several_heads_waits_in_their_queue(cast, short_content):
+    from django.contrib.auth.models import Group
+
+    cast["deputy"].groups.add(Group.objects.get(name="科室负责人"))
+    document = services.create_draft(cast["outsider"], short_content)
+    actions.submit(document, cast["outsider"])
+    task = actions.open_tasks(document).get()
+    assert task.owner is None and task.status == STATUS.NEW
+    for name in ("head", "deputy"):
+        assert task.flow_task.can_assign(cast[name], task)
+    assert not task.flow_task.can_assign(cast["reviewer"], task)
+
+
+def test_a_task_given_straight_to_one_person_cannot_be_put_back_into_a_queue(cast, submitted):
+    task = actions.open_tasks(submitted).get()
+    with pytest.raises(IssuanceError, match="直接分配"):
+        actions.release(task, cast["head"])
+    task.refresh_from_db()
+    assert task.owner == cast["head"]
 
 
 def test_one_person_never_takes_two_review_steps_of_one_document(cast, submitted):

@@ -78,9 +78,10 @@ def release(task, user):
         task = Task.objects.select_for_update().get(pk=task.pk)
         if task.status != STATUS.ASSIGNED or task.owner_id != user.pk:
             raise IssuanceError("只能退回自己领取的任务")
-        if task.owner_permission is None:
+        activation = _activation(task)
+        if task.flow_task.calc_owner(activation) is not None:
             raise IssuanceError("该任务直接分配给您，不能退回待领取")
-        _activation(task).unassign()
+        activation.unassign()
 
 
 def complete(task, user, perform):

@@ -10,7 +10,7 @@ from viewflow import this
 from viewflow.workflow import flow, lock
 
 from issuance.models import Document, Stage
-from issuance.roles import STAGE_PERMISSION, may_act
+from issuance.roles import STAGE_PERMISSION, final_reviewers, first_reviewers, may_act, sole
 
 from . import views
 from .models import DocumentProcess
@@ -29,7 +29,6 @@ class StageTask(flow.View):
 
     def can_execute(self, user, task):
         return super().can_execute(user, task) and may_act(task.process.coerced.document, user, self.stage)
-
 
 def _at(*stages):
     # Read the stage afresh: the service that just ran saved it through another instance.
@@ -66,7 +65,7 @@ class DocumentFlow(flow.Flow):
     first_review = (
         StageTask(views.DecisionTaskView.as_view(), Stage.FIRST_REVIEW)
         .Annotation(title="初审")
-        .Assign(lambda activation: activation.process.document.department.head)
+        .Assign(lambda activation: sole(first_reviewers(activation.process.document)))
         .Next(this.route)
     )
     second_review = (
@@ -75,7 +74,7 @@ class DocumentFlow(flow.Flow):
     final_review = (
         StageTask(views.DecisionTaskView.as_view(), Stage.FINAL_REVIEW)
         .Annotation(title="终审")
-        .Assign(lambda activation: activation.process.document.department.supervisor)
+        .Assign(lambda activation: sole(final_reviewers(activation.process.document)))
         .Next(this.route)
     )
     sign = StageTask(views.DecisionTaskView.as_view(), Stage.SIGNING).Annotation(title="签发").Next(this.route)
@@ -95,6 +94,12 @@ class DocumentFlow(flow.Flow):
     )
 
     end = flow.End().Annotation(title="办结")
+
+    def has_view_permission(self, user, obj=None):
+        # Which documents a user sees is decided per document (issuance.roles.can_view), and
+        # viewflow's own process views are not mounted; the flow itself is open to every
+        # signed-in user so that viewflow's queue query includes its tasks.
+        return user.is_authenticated
 
     def start_process(self, activation, document):
         activation.process.document = document

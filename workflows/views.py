@@ -64,7 +64,10 @@ def queue(request):
         "process", "process__documentprocess__document"
     ).order_by("-created")
     # The role's queue, less the tasks the 三审 rules keep this user from taking.
-    tasks = [task for task in candidates if task.flow_task.can_assign(request.user, task)]
+    tasks = [
+        task for task in candidates
+        if task.flow_task.can_assign(request.user, task) and can_view(request.user, _document_of(task))
+    ]
     return render(request, "workflows/task_list.html", {"tab": "queue", "title": "可领取", "rows": _rows(tasks)})
 
 

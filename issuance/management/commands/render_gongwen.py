@@ -1,0 +1,44 @@
+"""python manage.py render_gongwen IN.json -o OUT.pdf [--draft]: one 公文 from JSON to PDF."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from issuance.exchange import ExchangeError, load_json
+from issuance.fonts import FontMissingError
+from issuance.rendering import count_pages, render_pdf
+
+
+class Command(BaseCommand):
+    help = "按 GB/T 9704 将公文交换格式（JSON）排版为 PDF。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("input", help="公文 JSON 文件（UTF-8）")
+        parser.add_argument("-o", "--output", required=True, help="输出的 PDF 文件")
+        parser.add_argument("--draft", action="store_true", help="每页加“草稿”标记")
+
+    def handle(self, *args, input, output, draft, **options):
+        source = Path(input)
+        try:
+            text = source.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CommandError(f"找不到输入文件：{source}") from None
+        except UnicodeDecodeError:
+            raise CommandError(f"输入文件不是 UTF-8 编码：{source}") from None
+        except OSError as exc:
+            raise CommandError(f"无法读取输入文件 {source}：{exc.strerror}") from None
+        try:
+            doc = load_json(text)
+        except ExchangeError as exc:
+            # str(exc) names the field in Chinese and by key, e.g. "标题（title）：不能为空".
+            raise CommandError(f"{source}：{exc}") from None
+        try:
+            pdf = render_pdf(doc, draft=draft)
+        except FontMissingError as exc:
+            raise CommandError(str(exc)) from None
+        target = Path(output)
+        try:
+            target.write_bytes(pdf)
+        except OSError as exc:
+            raise CommandError(f"无法写入 {target}：{exc.strerror}") from None
+        self.stdout.write(f"已生成 {target}（{count_pages(pdf)} 页）")

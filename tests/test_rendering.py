@@ -1,0 +1,420 @@
+"""The PDF renderer: text, page geometry (GB/T 9704), formats, and the URL fetcher wall."""
+
+import copy
+import io
+import json
+import re
+from pathlib import Path
+
+import pdfplumber
+import pytest
+from django.core.management import CommandError, call_command
+from pypdf import PdfReader
+from weasyprint import HTML
+
+from issuance import rendering
+from issuance.exchange import parse_document
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "quanzhou-2024-123.json"
+
+PT_PER_MM = 72 / 25.4
+LEFT_EDGE = 28 * PT_PER_MM  # 79.37 pt
+RIGHT_EDGE = (28 + 156) * PT_PER_MM  # 521.57 pt
+TYPE_AREA_BOTTOM = (297 - 35) * PT_PER_MM  # 742.68 pt
+PAGE_NUMBER = re.compile(r"—\s*\d+\s*—")
+
+MARKUP = '<img src="file:///etc/passwd"><img src="http://127.0.0.1/x.png"><link rel="stylesheet" href="http://127.0.0.1/x.css">'
+
+
+def squash(text):
+    """Text without any whitespace: line breaks and justification must not matter."""
+    return re.sub(r"\s+", "", text)
+
+
+def page_texts(pdf):
+    """The text of each page, its page number removed."""
+    return [PAGE_NUMBER.sub("", page.extract_text()) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def body_lines(page):
+    """(baseline, chars) of each line of 3号 text on a pdfplumber page, top to bottom."""
+    rows = {}
+    for char in page.chars:
+        if abs(char["size"] - 16) < 0.1:
+            rows.setdefault(round(page.height - char["matrix"][5], 1), []).append(char)
+    return [(base, sorted(rows[base], key=lambda c: c["x0"])) for base in sorted(rows)]
+
+
+def small_doc(**changes):
+    data = {
+        "doc_number": "泉科〔2024〕7号",
+        "issuer_marks": ["泉州市科学技术局"],
+        "title": "泉州市科学技术局关于开展科技活动周的通知",
+        "main_recipients": "各县（市、区）科技局",
+        "body": [
+            {"kind": "paragraph", "text": "为普及科学知识，经研究，决定开展科技活动周。现将有关事项通知如下。"},
+            {"kind": "heading1", "text": "一、活动时间"},
+            {"kind": "paragraph", "text": "2026年5月17日至23日。"},
+        ],
+        "signature_orgs": ["泉州市科学技术局"],
+        "date": "2024-09-05",
+        "cc": "市科协",
+        "printed_by": "泉州市科学技术局办公室",
+        "printed_date": "2024-09-05",
+    }
+    data.update(changes)
+    return parse_document(data)
+
+
+@pytest.fixture(scope="module")
+def seed_doc():
+    return parse_document(json.loads(FIXTURE.read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="module")
+def seed_pdf(seed_doc):
+    return rendering.render_pdf(seed_doc)
+
+
+@pytest.fixture(scope="module")
+def seed_plumber(seed_pdf):
+    with pdfplumber.open(io.BytesIO(seed_pdf)) as pdf:
+        yield pdf
+
+
+# Text ---------------------------------------------------------------------------
+
+
+def test_seed_text_has_number_title_and_every_paragraph(seed_doc, seed_pdf):
+    text = squash("".join(page_texts(seed_pdf)))
+    assert seed_doc["doc_number"] in text
+    assert squash(seed_doc["title"]) in text
+    for block in seed_doc["body"]:
+        assert squash(block["text"]) in text, block["text"][:20]
+    assert "局机关各科室、各直属单位：" in text
+    assert "抄送：市直机关文明办、局机关工会、机关妇委会，局领导。" in text
+    assert "2024年9月5日印发" in text
+
+
+def test_seed_text_is_exactly_the_documents_text_in_order(seed_doc, seed_plumber):
+    # Justification only moves glyphs: the body comes out exactly, character for character.
+    # (pdfplumber reads in reading order; pypdf in painting order, where floats come first.)
+    text = squash("".join(PAGE_NUMBER.sub("", page.extract_text()) for page in seed_plumber.pages))
+    body = "".join(squash(block["text"]) for block in seed_doc["body"])
+    start = text.index(body[:30])
+    assert text[start:start + len(body)] == body
+
+
+def test_rare_characters_render_with_a_fallback_face_and_keep_the_grid():
+    doc = small_doc(body=[{"kind": "paragraph", "text": "测试生僻字㙟与𠮷，" * 12 + "以及楸樵坤應。"}])
+    pdf = rendering.render_pdf(doc)
+    with pdfplumber.open(io.BytesIO(pdf)) as plumber:
+        page = plumber.pages[0]
+        rare = [c for c in page.chars if c["text"] in "㙟𠮷"]
+        assert len(rare) == 24
+        assert all("Noto" in c["fontname"] for c in rare)
+        bases = [base for base, _ in body_lines(page)]
+    pitches = [b - a for a, b in zip(bases, bases[1:]) if b - a < 40]
+    assert pitches and all(abs(p - 28.99) < 0.15 for p in pitches)
+    assert "以及楸樵坤應。" in squash("".join(page_texts(pdf)))
+
+
+def test_run_in_heading_takes_the_heading_face_up_to_the_first_full_stop(seed_plumber):
+    for page in seed_plumber.pages:
+        text = "".join(c["text"] for c in page.chars)
+        start = text.find("（一）深学细悟党的创新理论。巩固")
+        if start != -1:
+            chars = page.chars[start:start + 16]
+            break
+    else:
+        pytest.fail("run-in heading not found")
+    assert all("GwKai" in c["fontname"] for c in chars[:14])  # （一）深学细悟党的创新理论。
+    assert all("GwFang" in c["fontname"] for c in chars[14:])  # 巩固
+
+
+# Pages and geometry ---------------------------------------------------------------
+
+
+def test_seed_pages_are_a4_and_plausibly_many(seed_pdf):
+    reader = PdfReader(io.BytesIO(seed_pdf))
+    assert 6 <= len(reader.pages) <= 8
+    assert rendering.count_pages(seed_pdf) == len(reader.pages)
+    # The 版记 ends the document on an even page (double-sided printing).
+    assert len(reader.pages) % 2 == 0
+    for page in reader.pages:
+        assert float(page.mediabox.width) == pytest.approx(595.28, abs=0.05)
+        assert float(page.mediabox.height) == pytest.approx(841.89, abs=0.05)
+
+
+def test_fonts_are_embedded(seed_pdf):
+    reader = PdfReader(io.BytesIO(seed_pdf))
+    names = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptor_owner = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = descriptor_owner["/FontDescriptor"].get_object()
+            assert any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")), font["/BaseFont"]
+            names.add(str(font["/BaseFont"]).split("+")[-1])
+    assert {"GwFang", "GwHei", "GwKai", "GwSong"} <= names
+    assert any(name.startswith("Noto-Serif-CJK-SC-Bold") for name in names)  # 标志 and title
+
+
+def test_body_fills_the_grid_flush_on_both_sides(seed_plumber):
+    pitches, rights, full_lines = [], [], []
+    for page in seed_plumber.pages[1:]:
+        lines = body_lines(page)
+        bases = [base for base, _ in lines]
+        pitches += [b - a for a, b in zip(bases, bases[1:]) if b - a < 40]
+        for _, chars in lines:
+            if abs(chars[0]["x0"] - LEFT_EDGE) < 0.3 and chars[-1]["x1"] > RIGHT_EDGE - 20:
+                rights.append(chars[-1]["x1"])
+                if all(ord(c["text"]) >= 0x3000 for c in chars):
+                    full_lines.append(len(chars))
+    assert pitches and all(abs(p - 28.99) < 0.15 for p in pitches)
+    # Every line that is not the end of a paragraph reaches the right edge of the 版心.
+    assert len(rights) > 50
+    assert all(abs(x - RIGHT_EDGE) < 0.5 for x in rights), sorted(rights)[:3]
+    # 28 characters a full line; a line that gave a character or two to the next one,
+    # which may not start with a closing mark, is spread over the same width.
+    assert max(full_lines) == 28
+    assert full_lines.count(28) >= 0.8 * len(full_lines)
+    # A full page of text holds 22 lines.
+    assert max(len(body_lines(page)) for page in seed_plumber.pages) == 22
+
+
+def test_banji_sits_on_the_bottom_of_the_last_page(seed_plumber):
+    last = seed_plumber.pages[-1]
+    text = last.extract_text()
+    assert "抄送：" in text and "印发" in text
+    bottom = max(line["bottom"] for line in last.lines + last.rects)
+    assert bottom == pytest.approx(TYPE_AREA_BOTTOM, abs=1.5)
+    # The 版记 page carries no page number when it holds nothing else.
+    if not body_lines(last):
+        assert not PAGE_NUMBER.search(text)
+
+
+def test_banji_that_does_not_fit_an_even_page_goes_after_a_blank_page(seed_doc):
+    # The text ends low on page 2: the 版记 cannot follow it there, and page 3 is odd.
+    body = seed_doc["body"][:5] + [{"kind": "paragraph", "text": "测" * (28 * 8 - 2)}]
+    doc = dict(seed_doc, body=body, signature_orgs=[], date=None)
+    pdf = rendering.render_pdf(doc)
+    raw = [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+    assert len(raw) == 4
+    assert not raw[2].strip()  # blank, and without a number
+    assert "抄送：" in raw[3]
+    assert [bool(PAGE_NUMBER.search(text)) for text in raw] == [True, True, False, False]
+
+
+def test_page_numbers_alternate_sides(seed_plumber):
+    for number, page in enumerate(seed_plumber.pages[:4], start=1):
+        dashes = [c for c in page.chars if c["text"] == "—" and c["top"] > TYPE_AREA_BOTTOM]
+        assert len(dashes) == 2
+        if number % 2:
+            assert dashes[-1]["x1"] == pytest.approx(RIGHT_EDGE - 14, abs=1)
+        else:
+            assert dashes[0]["x0"] == pytest.approx(LEFT_EDGE + 14, abs=1)
+
+
+# Formats and empty fields --------------------------------------------------------
+
+
+def test_draft_mark_on_every_page_without_moving_the_text():
+    doc = small_doc(body=small_doc()["body"] * 12)
+    final = rendering.render_pdf(doc)
+    draft = rendering.render_pdf(doc, draft=True)
+    assert rendering.count_pages(draft) == rendering.count_pages(final) > 1
+    assert all("草稿" in squash(text) for text in page_texts(draft))
+    with pdfplumber.open(io.BytesIO(final)) as a, pdfplumber.open(io.BytesIO(draft)) as b:
+        for page_a, page_b in zip(a.pages, b.pages):
+            assert body_lines(page_a) == body_lines(page_b)
+
+
+def test_only_title_and_body():
+    doc = parse_document({"title": "标题", "body": [{"kind": "paragraph", "text": "正文。"}]})
+    text = squash("".join(page_texts(rendering.render_pdf(doc))))
+    assert "标题" in text and "正文。" in text
+    assert "〔" in text  # a draft without a number shows an empty 〔　　〕
+
+
+def test_every_optional_field():
+    doc = small_doc(
+        direction="上行文",
+        doc_type="请示",
+        signers=["张三", "李四", "王五"],
+        copy_number="000123",
+        secrecy="机密",
+        secrecy_period="1年",
+        urgency="特急",
+        attachments=["泉州市科技活动周方案", "经费预算表"],
+        seal=False,
+        note="联系人：张三，电话：0595-12345678",
+        body=[
+            {"kind": "heading2", "text": "（一）总体要求"},
+            {"kind": "heading3", "text": "1.时间安排。全年。"},
+            {"kind": "heading4", "text": "（1）第一阶段"},
+            {"kind": "title", "text": "泉州市科技活动周方案"},
+            {"kind": "paragraph", "text": "正文。"},
+        ],
+    )
+    text = squash("".join(page_texts(rendering.render_pdf(doc))))
+    for expected in (
+        "000123", "机密★1年", "特急", "签发人：", "张三", "王五", "泉科〔2024〕7号",
+        "附件：1.泉州市科技活动周方案", "2.经费预算表", "泉州市科学技术局2024年9月5日",
+        "（联系人：张三，电话：0595-12345678）", "抄送：市科协。",
+    ):
+        assert expected in text, expected
+
+
+@pytest.mark.parametrize("fmt, mark", [("信函", "泉州市科学技术局"), ("纪要", "泉州市科学技术局纪要")])
+def test_letter_and_minutes_formats(fmt, mark):
+    pdf = rendering.render_pdf(small_doc(format=fmt, doc_number=None if fmt == "纪要" else "泉科函〔2024〕5号"))
+    texts = page_texts(pdf)
+    assert mark in squash(texts[0])
+    assert "为普及科学知识" in squash("".join(texts))
+
+
+def test_letter_has_no_number_on_its_first_page():
+    pdf = rendering.render_pdf(small_doc(format="信函", body=small_doc()["body"] * 15))
+    reader = PdfReader(io.BytesIO(pdf))
+    assert not re.search(r"—\s*1\s*—", reader.pages[0].extract_text())
+    assert re.search(r"—\s*2\s*—", reader.pages[1].extract_text())
+
+
+def test_joint_issuers_are_stacked_beside_wenjian():
+    doc = small_doc(issuer_marks=["泉州市科学技术局", "泉州市财政局"], header_title=None)
+    with pdfplumber.open(io.BytesIO(rendering.render_pdf(doc))) as pdf:
+        red = [c for c in pdf.pages[0].chars if c["size"] > 30]
+    tops = {round(c["top"]) for c in red if c["text"] in "局"}
+    assert len(tops) == 2  # one line per organ
+    assert "".join(c["text"] for c in red if c["text"] in "文件") == "文件"
+
+
+def test_long_mark_and_title_stay_inside_the_type_area():
+    doc = small_doc(
+        issuer_marks=["中华人民共和国科学技术部国际合作司港澳台办公室"],
+        header_title=None,
+        title="关于" + "加强科技创新" * 12 + "的通知",
+    )
+    with pdfplumber.open(io.BytesIO(rendering.render_pdf(doc))) as pdf:
+        chars = pdf.pages[0].chars
+    assert min(c["x0"] for c in chars) >= LEFT_EDGE - 0.5
+    assert max(c["x1"] for c in chars) <= RIGHT_EDGE + 0.5
+
+
+def test_title_lines_break_between_phrases():
+    lines = rendering.title_lines(
+        "泉州市科学技术局关于印发《泉州市科技局 2024年上半年精神文明工作总结暨下半年工作思路》的通知", "通知"
+    )
+    assert lines[0] == "泉州市科学技术局关于印发"
+    assert all(rendering._units(line) <= rendering.TITLE_CAPACITY for line in lines)
+    assert rendering.title_lines("短标题") == ["短标题"]
+
+
+# Security -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def fetched(monkeypatch):
+    """Every URL the renderer asks its fetcher for."""
+    urls = []
+    original = rendering.FontFetcher.fetch
+
+    def spy(self, url, headers=None):
+        urls.append(url)
+        return original(self, url, headers)
+
+    monkeypatch.setattr(rendering.FontFetcher, "fetch", spy)
+    return urls
+
+
+def test_markup_in_document_text_is_printed_literally_and_fetches_nothing(fetched):
+    doc = small_doc(
+        title="标题" + MARKUP,
+        main_recipients="主送" + MARKUP,
+        body=[{"kind": "paragraph", "text": "正文" + MARKUP + "<script>alert(1)</script>&amp;"}],
+        cc="抄送" + MARKUP,
+    )
+    pdf = rendering.render_pdf(doc)
+    assert fetched and all(url.startswith("gongwen-font:") for url in fetched)
+    text = squash("".join(page_texts(pdf)))
+    assert squash("正文" + MARKUP + "<script>alert(1)</script>&amp;") in text
+    assert squash(MARKUP) in text.replace(squash("正文" + MARKUP), "", 1)
+
+
+@pytest.mark.parametrize("url", [
+    "file:///etc/passwd",
+    "http://127.0.0.1/",
+    "https://example.com/font.otf",
+    "data:text/plain,hello",
+    "gongwen-font:../../../etc/passwd",
+    "gongwen-font:/etc/passwd",
+    "gongwen-font:nosuchface",
+])
+def test_fetcher_refuses_everything_but_its_fonts(url):
+    with pytest.raises(rendering.FetchRefused):
+        rendering.FontFetcher().fetch(url)
+
+
+def test_fetcher_refuses_a_font_file_by_path():
+    # Only the scheme names a font: even a whitelisted file is refused as a file: URL.
+    with pytest.raises(rendering.FetchRefused):
+        rendering.FontFetcher().fetch(rendering.fonts.font_path("fang").as_uri())
+
+
+def test_fetcher_serves_the_fonts():
+    response = rendering.FontFetcher().fetch("gongwen-font:fang")
+    assert response.read(4) == b"OTTO"
+    response.close()
+
+
+def test_fetcher_stops_markup_that_reaches_weasyprint(fetched):
+    # Should markup ever bypass the template's escaping, the fetcher still refuses it.
+    html = f"<p>x</p>{MARKUP}"
+    HTML(string=html, url_fetcher=rendering.FontFetcher()).write_pdf()
+    assert set(fetched) >= {"file:///etc/passwd", "http://127.0.0.1/x.png", "http://127.0.0.1/x.css"}
+
+
+def test_a_missing_font_is_named_with_its_package():
+    face = rendering.fonts.Face("fang", "仿宋", "NoSuchFang.otf", ("/nonexistent",), "texlive-lang-chinese", "GwFang")
+    with pytest.raises(rendering.fonts.FontMissingError, match="仿宋.*NoSuchFang.otf.*texlive-lang-chinese"):
+        rendering.fonts._find(face)
+
+
+# The command ----------------------------------------------------------------------
+
+
+def test_command_renders_the_seed(tmp_path):
+    out = tmp_path / "seed.pdf"
+    call_command("render_gongwen", str(FIXTURE), "-o", str(out), "--draft")
+    pdf = out.read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert "草稿" in squash(page_texts(pdf)[0])
+
+
+def test_command_rejects_invalid_json_naming_the_field(tmp_path):
+    data = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    del data["title"]
+    source = tmp_path / "bad.json"
+    source.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "bad.pdf"
+    with pytest.raises(CommandError, match="标题"):
+        call_command("render_gongwen", str(source), "-o", str(out))
+    assert not out.exists()
+
+
+def test_command_rejects_broken_json_and_a_missing_file(tmp_path):
+    source = tmp_path / "broken.json"
+    source.write_text("{", encoding="utf-8")
+    out = tmp_path / "out.pdf"
+    with pytest.raises(CommandError, match="JSON"):
+        call_command("render_gongwen", str(source), "-o", str(out))
+    with pytest.raises(CommandError, match="找不到输入文件"):
+        call_command("render_gongwen", str(tmp_path / "missing.json"), "-o", str(out))
+    assert not out.exists()
+
+
+def test_render_does_not_change_the_document(seed_doc):
+    before = copy.deepcopy(seed_doc)
+    rendering.build_context(seed_doc)
+    assert seed_doc == before
