@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import json
 import re
+from pathlib import Path
 
 DOC_TYPES = (
     "决议", "决定", "命令", "公报", "公告", "通告", "意见", "通知",
@@ -76,8 +77,7 @@ class ExchangeError(ValueError):
     def __init__(self, field, message):
         self.field = field
         self.message = message
-        label = _label(field)
-        super().__init__(f"{label}（{field}）：{message}")
+        super().__init__(message if field == "$" else f"{_label(field)}（{field}）：{message}")
 
 
 def _label(field):
@@ -247,6 +247,19 @@ def load_json(text):
     except json.JSONDecodeError as exc:
         raise ExchangeError("$", f"不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）") from None
     return parse_document(data)
+
+
+def read_file(path):
+    """Read and parse a UTF-8 JSON file; an unreadable file is reported like invalid content."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ExchangeError("$", f"找不到文件：{path}") from None
+    except UnicodeDecodeError:
+        raise ExchangeError("$", f"文件不是 UTF-8 编码：{path}") from None
+    except OSError as exc:
+        raise ExchangeError("$", f"无法读取文件 {path}：{exc.strerror}") from None
+    return load_json(text)
 
 
 def canonical_json(doc):

@@ -156,7 +156,7 @@ class DecisionForm(forms.Form):
         label="审批意见", choices=[(Decision.APPROVE, "同意"), (Decision.RETURN, "退回")], widget=forms.RadioSelect,
     )
     text = forms.CharField(label="意见内容", widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000,
-                           help_text="退回时必须填写理由")
+                           help_text="同意时可以不填；退回时请写明理由，拟稿人将据此修改")
 
     def clean(self):
         data = super().clean()

@@ -166,8 +166,11 @@ class Document(models.Model):
         return bool(self.issued_pdf)
 
     def issued_content(self):
-        """The signed text with what 登记 and 印制 add: the 发文字号, 印发日期 and 签发人."""
+        """The signed text with what 签发, 登记 and 印制 add: the 成文日期 where the draft left it
+        open (the day of signing), the 发文字号, the 印发日期 and, for 上行文, the 签发人."""
         content = dict(self.signed_revision.content)
+        if not content.get("date") and self.signed_at:
+            content["date"] = timezone.localdate(self.signed_at).isoformat()
         content["doc_number"] = self.doc_number or None
         if self.printed_date:
             content["printed_date"] = self.printed_date.isoformat()

@@ -247,8 +247,6 @@ def decide(document, user, decision, text="", expected_stage=None):
     if len(text) > 2000:
         raise IssuanceError("意见过长（最多 2000 字）")
 
-    if decision == Decision.APPROVE and stage == Stage.SIGNING:
-        _date_on_signing(document, user)
     if decision == Decision.APPROVE and stage == Stage.RECHECK and document.signed_revision_id != document.current_revision_id:
         raise IssuanceError("签发后内容已变更，须重新签发")
 
@@ -271,16 +269,6 @@ def decide(document, user, decision, text="", expected_stage=None):
     else:
         _move(document, user, "approve", NEXT_STAGE[stage], step=step, opinion=opinion.pk)
     return opinion
-
-
-def _date_on_signing(document, user):
-    """The 成文日期 of a document is the day its leader signs it; fill it in if the draft left it open."""
-    content = document.current_revision.content
-    if content.get("date"):
-        return
-    revision = _new_revision(document, user, {**content, "date": timezone.localdate().isoformat()})
-    record_event(document, "save", user, document.stage, document.stage, revision=revision.number,
-                 sha256=revision.sha256, reason="签发时填写成文日期")
 
 
 def _require(document, user, stage):
@@ -326,12 +314,23 @@ def print_issue(document, user):
 
 
 def split_recipients(text):
-    """主送 / 抄送 text as a list of organ names: "市直机关文明办、局机关工会，局领导" -> three names."""
-    if not text:
-        return []
-    for separator in "，,；;\n":
-        text = text.replace(separator, "、")
-    return [name.strip() for name in text.split("、") if name.strip()]
+    """主送 / 抄送 text as a list of organ names: "市直机关文明办、局机关工会，局领导" -> three names.
+
+    A separator inside brackets belongs to the name: "各县（市、区）科技局" is one organ.
+    """
+    names, current, depth = [], [], 0
+    for ch in text or "":
+        if ch in "（(":
+            depth += 1
+        elif ch in "）)":
+            depth = max(depth - 1, 0)
+        if ch in "、，,；;\n" and depth == 0:
+            names.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    names.append("".join(current))
+    return [name.strip() for name in names if name.strip()]
 
 
 def default_recipients(document):

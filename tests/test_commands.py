@@ -30,7 +30,7 @@ def test_import_rejects_invalid_input_naming_the_field_and_creates_nothing(cast,
 
 
 def test_import_rejects_a_missing_file_and_an_unknown_user(cast, seed_content, tmp_path):
-    with pytest.raises(CommandError, match="不存在"):
+    with pytest.raises(CommandError, match="找不到文件"):
         call_command("import_gongwen", str(tmp_path / "none.json"))
     source = tmp_path / "in.json"
     source.write_text(json.dumps(seed_content, ensure_ascii=False), encoding="utf-8")

@@ -306,7 +306,8 @@ def test_title_lines_break_between_phrases():
     lines = rendering.title_lines(
         "泉州市科学技术局关于印发《泉州市科技局 2024年上半年精神文明工作总结暨下半年工作思路》的通知", "通知"
     )
-    assert lines[0] == "泉州市科学技术局关于印发"
+    # Breaks at the space and before 暨, never inside a word; digits count 0.6 em.
+    assert lines == ["泉州市科学技术局关于印发《泉州市科技局", "2024年上半年精神文明工作总结", "暨下半年工作思路》的通知"]
     assert all(rendering._units(line) <= rendering.TITLE_CAPACITY for line in lines)
     assert rendering.title_lines("短标题") == ["短标题"]
 
@@ -409,7 +410,7 @@ def test_command_rejects_broken_json_and_a_missing_file(tmp_path):
     out = tmp_path / "out.pdf"
     with pytest.raises(CommandError, match="JSON"):
         call_command("render_gongwen", str(source), "-o", str(out))
-    with pytest.raises(CommandError, match="找不到输入文件"):
+    with pytest.raises(CommandError, match="找不到文件"):
         call_command("render_gongwen", str(tmp_path / "missing.json"), "-o", str(out))
     assert not out.exists()
 
@@ -418,3 +419,15 @@ def test_render_does_not_change_the_document(seed_doc):
     before = copy.deepcopy(seed_doc)
     rendering.build_context(seed_doc)
     assert seed_doc == before
+
+
+def test_a_long_title_with_digits_is_set_on_the_planned_lines():
+    # Digits of the title face are 0.594 em wide: a line planned with half-em digits
+    # overflowed the 版心 and pushed its last character onto a line of its own.
+    title = "泉州市科学技术局关于开展2026年科技活动周暨科普进社区系列活动的通知"
+    doc = small_doc(title=title)
+    lines = [line.strip() for line in PdfReader(io.BytesIO(rendering.render_pdf(doc))).pages[0].extract_text().splitlines()]
+    start = lines.index(doc["doc_number"]) + 1
+    end = next(i for i, line in enumerate(lines) if line.endswith("："))
+    assert lines[start:end] == rendering.title_lines(title, "通知")
+    assert len(lines[start:end]) == 2

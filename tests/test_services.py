@@ -346,3 +346,14 @@ def test_a_failed_archive_leaves_no_files(cast, submitted, monkeypatch, media_ro
         demo_path.act(document, Stage.ARCHIVING, cast["archivist"])
     assert Document.objects.get(pk=document.pk).stage == Stage.ARCHIVING
     assert [files for _, _, files in os.walk(media_root / "archive") if files] == []
+
+
+@pytest.mark.parametrize("text,names", [
+    ("市直机关文明办、局机关工会、机关妇委会，局领导", ["市直机关文明办", "局机关工会", "机关妇委会", "局领导"]),
+    ("各县（市、区）科技局、泉州开发区科技局", ["各县（市、区）科技局", "泉州开发区科技局"]),
+    ("各县(市、区)人民政府；市直有关单位\n", ["各县(市、区)人民政府", "市直有关单位"]),
+    ("", []),
+    (None, []),
+])
+def test_recipient_text_is_split_into_whole_organ_names(text, names):
+    assert services.split_recipients(text) == names

@@ -12,7 +12,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.http import require_POST
-from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from issuance import services
@@ -21,7 +20,7 @@ from issuance.models import Distribution, Stage
 from issuance.roles import can_view
 from issuance.services import IssuanceError
 
-from . import actions
+from . import actions, queries
 
 TASK_LABELS = {
     STATUS.NEW: "待领取",
@@ -33,53 +32,32 @@ TASK_LABELS = {
 }
 
 
-def _human_tasks():
-    from .flows import DocumentFlow
-
-    return (
-        Task.objects.filter(process__flow_class=DocumentFlow, flow_task_type="HUMAN")
-        .select_related("process", "process__documentprocess__document", "owner")
-    )
-
-
-def _document_of(task):
-    return task.process.documentprocess.document
-
-
 def _rows(tasks):
-    return [{"task": task, "document": _document_of(task), "status": TASK_LABELS.get(task.status, task.status)} for task in tasks]
+    return [{"task": task, "document": queries.document_of(task), "status": TASK_LABELS.get(task.status, task.status)}
+            for task in tasks]
 
 
 @login_required
 def inbox(request):
-    tasks = _human_tasks().filter(owner=request.user, status__in=[STATUS.ASSIGNED, STATUS.STARTED]).order_by("-created")
-    return render(request, "workflows/task_list.html", {"tab": "inbox", "title": "待办", "rows": _rows(tasks)})
+    rows = _rows(queries.inbox(request.user))
+    return render(request, "workflows/task_list.html", {"tab": "inbox", "title": "待办", "rows": rows})
 
 
 @login_required
 def queue(request):
-    from .flows import DocumentFlow
-
-    candidates = Task.objects.queue([DocumentFlow], request.user).select_related(
-        "process", "process__documentprocess__document"
-    ).order_by("-created")
-    # The role's queue, less the tasks the 三审 rules keep this user from taking.
-    tasks = [
-        task for task in candidates
-        if task.flow_task.can_assign(request.user, task) and can_view(request.user, _document_of(task))
-    ]
-    return render(request, "workflows/task_list.html", {"tab": "queue", "title": "可领取", "rows": _rows(tasks)})
+    rows = _rows(queries.claimable(request.user))
+    return render(request, "workflows/task_list.html", {"tab": "queue", "title": "可领取", "rows": rows})
 
 
 @login_required
 def archive(request):
-    tasks = _human_tasks().filter(owner=request.user, status=STATUS.DONE).order_by("-finished")[:200]
-    return render(request, "workflows/task_list.html", {"tab": "archive", "title": "已办", "rows": _rows(tasks)})
+    rows = _rows(queries.done(request.user)[:200])
+    return render(request, "workflows/task_list.html", {"tab": "archive", "title": "已办", "rows": rows})
 
 
 def _visible_task(request, task_pk):
-    task = get_object_or_404(_human_tasks(), pk=task_pk)
-    if not can_view(request.user, _document_of(task)):
+    task = get_object_or_404(queries.human_tasks(), pk=task_pk)
+    if not can_view(request.user, queries.document_of(task)):
         raise Http404("没有找到该任务")
     return task
 
@@ -126,7 +104,7 @@ class TaskView(View):
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
         self.task = kwargs["task"]
-        self.document = _document_of(self.task)
+        self.document = queries.document_of(self.task)
 
     def dispatch(self, request, *args, **kwargs):
         task = self.task

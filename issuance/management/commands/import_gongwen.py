@@ -1,5 +1,3 @@
-from pathlib import Path
-
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -15,15 +13,8 @@ class Command(BaseCommand):
         parser.add_argument("--user", default="drafter", help="作为拟稿人的用户名（默认：drafter）")
 
     def handle(self, *args, **options):
-        path = Path(options["file"])
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise CommandError(f"文件不存在：{path}") from None
-        except UnicodeDecodeError:
-            raise CommandError(f"文件不是 UTF-8 编码：{path}") from None
-        try:
-            content = exchange.load_json(text)
+            content = exchange.read_file(options["file"])
         except exchange.ExchangeError as error:
             raise CommandError(f"导入失败，未创建任何内容。{error}") from None
         User = get_user_model()

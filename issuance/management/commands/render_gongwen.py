@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from issuance.exchange import ExchangeError, load_json
+from issuance.exchange import ExchangeError, read_file
 from issuance.fonts import FontMissingError
 from issuance.rendering import count_pages, render_pdf
 
@@ -18,20 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--draft", action="store_true", help="每页加“草稿”标记")
 
     def handle(self, *args, input, output, draft, **options):
-        source = Path(input)
         try:
-            text = source.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise CommandError(f"找不到输入文件：{source}") from None
-        except UnicodeDecodeError:
-            raise CommandError(f"输入文件不是 UTF-8 编码：{source}") from None
-        except OSError as exc:
-            raise CommandError(f"无法读取输入文件 {source}：{exc.strerror}") from None
-        try:
-            doc = load_json(text)
+            doc = read_file(input)
         except ExchangeError as exc:
             # str(exc) names the field in Chinese and by key, e.g. "标题（title）：不能为空".
-            raise CommandError(f"{source}：{exc}") from None
+            raise CommandError(str(exc)) from None
         try:
             pdf = render_pdf(doc, draft=draft)
         except FontMissingError as exc:

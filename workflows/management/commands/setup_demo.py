@@ -17,7 +17,7 @@ class Command(BaseCommand):
         cast = demo.load_cast()
         User = get_user_model()
         for spec in cast["seed_documents"]:
-            content = exchange.load_json((demo.FIXTURES / spec["file"]).read_text(encoding="utf-8"))
+            content = exchange.read_file(demo.FIXTURES / spec["file"])
             if IssuedNumber.objects.filter(number=content["doc_number"]).exists():
                 self.stdout.write(f"范例公文 {content['doc_number']} 已存在")
                 continue

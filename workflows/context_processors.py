@@ -1,4 +1,6 @@
-from viewflow.workflow.status import STATUS
+from issuance.models import display_name
+
+from . import queries
 
 
 def navigation(request):
@@ -6,16 +8,9 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from viewflow.workflow.models import Task
-
-    from issuance.models import display_name
-    from workflows.flows import DocumentFlow
-
-    inbox = Task.objects.filter(
-        process__flow_class=DocumentFlow, owner=user, flow_task_type="HUMAN", status__in=[STATUS.ASSIGNED, STATUS.STARTED]
-    ).count()
     return {
-        "nav_inbox_count": inbox,
+        "nav_inbox_count": queries.inbox(user).count(),
+        "nav_queue_count": len(queries.claimable(user)),
         "nav_user_name": display_name(user),
         "nav_roles": "、".join(user.groups.values_list("name", flat=True)),
         "nav_can_draft": user.has_perm("issuance.add_document"),
