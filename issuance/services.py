@@ -53,6 +53,9 @@ EDITABLE_STAGES = (Stage.DRAFTING, Stage.RETURNED)
 ACTION_LABELS = {
     "create": "创建草稿",
     "save": "保存修改",
+    "copies": "修改印发份数",
+    "claim": "领取任务",
+    "release": "退回待领取",
     "submit": "送审",
     "withdraw": "撤回",
     "approve": "同意",
@@ -65,6 +68,29 @@ ACTION_LABELS = {
     "archive": "归档",
     "grant": "授权查看",
 }
+
+
+def describe_event(event):
+    """One line of the 办理日志 in the user's words."""
+    detail = event.detail
+    text = ACTION_LABELS.get(event.action, event.action)
+    if event.action in ("approve", "return"):
+        text = Step(detail["step"]).label + text
+    if detail.get("revision") and event.action in ("create", "save", "submit", "sign", "print"):
+        text += f"（第{detail['revision']}稿）"
+    if detail.get("doc_number"):
+        text += f" {detail['doc_number']}"
+    if detail.get("archive_code"):
+        text += f"，档号 {detail['archive_code']}"
+    if event.action in ("claim", "release"):
+        text += f"：{detail['step']}"
+    if event.action == "copies":
+        text += f"：{detail['old'] or '未填'} → {detail['new']}"
+    if event.action == "grant":
+        text += f"：{detail['name']}"
+    if detail.get("reason"):
+        text += f"：{detail['reason']}"
+    return text
 
 
 def _lock(document):
@@ -118,13 +144,20 @@ def _staff_department(user):
     return staff.department
 
 
+def _check_copies(copies):
+    if copies is not None and (not isinstance(copies, int) or not 1 <= copies <= 100000):
+        raise IssuanceError("印发份数应为 1 到 100000 之间的整数")
+
+
 @transaction.atomic
-def create_draft(user, content):
-    """A drafter starts a new document; it stays private to them until submitted."""
+def create_draft(user, content, copies=None):
+    """A drafter starts a new document; it stays private to them until submitted.
+    `copies` is the number of copies the drafter proposes; 登记 confirms it."""
     if not user.has_perm("issuance.add_document"):
         raise IssuanceError("您没有拟稿权限")
+    _check_copies(copies)
     department = _staff_department(user)
-    document = Document(organ=department.organ, department=department, drafter=user, title="")
+    document = Document(organ=department.organ, department=department, drafter=user, title="", copies=copies)
     content = exchange.parse_document(content)
     document.title = content["title"]
     document.save()
@@ -132,7 +165,8 @@ def create_draft(user, content):
     document.save()
     assign_perm("issuance.view_document", user, document)
     assign_perm("issuance.change_document", user, document)
-    record_event(document, "create", user, "", document.stage, revision=revision.number, sha256=revision.sha256)
+    record_event(document, "create", user, "", document.stage, revision=revision.number, sha256=revision.sha256,
+                 copies=copies)
     return document
 
 
@@ -146,15 +180,21 @@ def can_edit(document, user):
 
 
 @transaction.atomic
-def save_content(document, user, content):
-    """Save an edit as a new immutable revision. Returns it, or None when nothing changed.
+def save_content(document, user, content, copies=None):
+    """Save an edit as a new immutable revision. Returns it, or None when the text did not change.
 
     A change made at 复核, after 签发, sends the document back to 签发: the signer must
-    see and sign the text that will be issued.
+    see and sign the text that will be issued. The drafter may also change the proposed
+    number of copies (`copies`), which is recorded in the history but is no revision.
     """
     document = _lock(document)
     if not can_edit(document, user):
         raise IssuanceError(f"公文处于“{document.get_stage_display()}”环节，您不能修改")
+    _check_copies(copies)
+    if copies is not None and copies != document.copies and document.stage in EDITABLE_STAGES:
+        record_event(document, "copies", user, document.stage, document.stage, old=document.copies, new=copies)
+        document.copies = copies
+        document.save()
     revision = _new_revision(document, user, content)
     if revision is None:
         return None
@@ -284,8 +324,9 @@ def register(document, user, copies):
     """登记: give the document its 发文字号 (kept if it already has one) and record the number of copies."""
     document = _lock(document)
     _require(document, user, Stage.REGISTRATION)
-    if not isinstance(copies, int) or not 1 <= copies <= 100000:
-        raise IssuanceError("印发份数应为 1 到 100000 之间的整数")
+    if copies is None:
+        raise IssuanceError("请填写印发份数")
+    _check_copies(copies)
     issued = numbering.allocate(document, user)
     document.doc_number = issued.number
     document.copies = copies
@@ -376,6 +417,13 @@ def archive(document, user, retention, remarks=""):
     record = archiving.create_record(document, user, retention, remarks)
     _move(document, user, "archive", NEXT_STAGE[Stage.ARCHIVING], archive_code=record.archive_code)
     return record
+
+
+@transaction.atomic
+def record_task_change(document, user, action, step):
+    """A task of the document was claimed or put back into its queue."""
+    document = _lock(document)
+    record_event(document, action, user, document.stage, document.stage, step=step)
 
 
 @transaction.atomic

@@ -20,7 +20,7 @@ from . import diffing, exchange, previews, services
 from .forms import DraftForm, GrantForm, SubmitForm, WithdrawForm
 from .models import Document, Stage, display_name
 from .roles import can_view, visible_documents
-from .services import ACTION_LABELS, IssuanceError
+from .services import IssuanceError
 
 PATH = [
     Stage.DRAFTING, Stage.FIRST_REVIEW, Stage.SECOND_REVIEW, Stage.FINAL_REVIEW, Stage.SIGNING,
@@ -75,12 +75,10 @@ def document_create(request):
         form = DraftForm(request.POST)
         if form.is_valid():
             try:
-                document = services.create_draft(request.user, form.content)
+                document = services.create_draft(request.user, form.content, form.cleaned_data["copies"])
             except IssuanceError as error:
                 messages.error(request, error.message)
             else:
-                if form.cleaned_data["copies"]:
-                    Document.objects.filter(pk=document.pk).update(copies=form.cleaned_data["copies"])
                 messages.success(request, "草稿已保存")
                 return redirect("document", pk=document.pk)
         return render(request, "issuance/document_form.html", {"form": form, "creating": True}, status=400)
@@ -100,9 +98,7 @@ def document_edit(request, pk):
                 if document.stage == Stage.RECHECK:
                     saved = actions.correct_at_recheck(document, request.user, form.content)
                 else:
-                    saved = services.save_content(document, request.user, form.content)
-                    if form.cleaned_data["copies"] != document.copies:
-                        Document.objects.filter(pk=document.pk).update(copies=form.cleaned_data["copies"])
+                    saved = services.save_content(document, request.user, form.content, form.cleaned_data["copies"])
             except IssuanceError as error:
                 messages.error(request, error.message)
             else:
@@ -139,7 +135,7 @@ def document_detail(request, pk):
         "my_task": my_task,
         "opinions": document.opinions.select_related("user", "revision"),
         "revisions": document.revisions.select_related("author").order_by("-number"),
-        "events": [{"event": e, "label": ACTION_LABELS.get(e.action, e.action)}
+        "events": [{"event": e, "label": services.describe_event(e)}
                    for e in document.events.select_related("actor").order_by("seq")],
         "history": history,
         "distributions": document.distributions.select_related("sent_by"),

@@ -357,3 +357,19 @@ def test_a_failed_archive_leaves_no_files(cast, submitted, monkeypatch, media_ro
 ])
 def test_recipient_text_is_split_into_whole_organ_names(text, names):
     assert services.split_recipients(text) == names
+
+
+def test_the_history_reads_as_the_office_would_write_it(cast, submitted):
+    decide(submitted, cast["head"], Decision.RETURN, "请补充活动预算。")
+    services.save_content(submitted, cast["drafter"], submitted.current_revision.content, copies=30)
+    lines = [services.describe_event(event) for event in submitted.events.order_by("seq")]
+    assert lines == ["创建草稿（第1稿）", "送审（第1稿）", "初审退回：请补充活动预算。", "修改印发份数：未填 → 30"]
+
+
+def test_claiming_and_releasing_are_recorded_in_the_history(cast, submitted):
+    decide(submitted, cast["head"], Decision.APPROVE, "同意")
+    task = actions.open_tasks(submitted).get()
+    actions.claim(task, cast["reviewer"])
+    actions.release(task, cast["reviewer"])
+    actions_seen = list(submitted.events.order_by("seq").values_list("action", "actor__username"))
+    assert actions_seen[-2:] == [("claim", "reviewer"), ("release", "reviewer")]

@@ -70,6 +70,7 @@ def claim(task, user):
             reason = _refusal(task, user) or "您不能领取该任务"
             raise IssuanceError(reason)
         _activation(task).assign(user)
+        services.record_task_change(task.process.coerced.document, user, "claim", task.flow_task.task_title)
 
 
 def release(task, user):
@@ -82,6 +83,7 @@ def release(task, user):
         if task.flow_task.calc_owner(activation) is not None:
             raise IssuanceError("该任务直接分配给您，不能退回待领取")
         activation.unassign()
+        services.record_task_change(task.process.coerced.document, user, "release", task.flow_task.task_title)
 
 
 def complete(task, user, perform):
