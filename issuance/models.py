@@ -210,6 +210,7 @@ class Step(models.TextChoices):
     FINAL_REVIEW = "final_review", "终审"
     SIGNING = "signing", "签发"
     RECHECK = "recheck", "复核"
+    PRINTING = "printing", "印制"
 
 
 REVIEW_STEPS = (Step.FIRST_REVIEW, Step.SECOND_REVIEW, Step.FINAL_REVIEW)
@@ -313,6 +314,47 @@ class IssuedNumber(AppendOnlyModel):
         ]
 
 
+class NumberVoid(AppendOnlyModel):
+    """A 空号: a serial of the sequence that no document carries, with the reason why."""
+
+    organ_code = models.CharField("机关代字", max_length=20)
+    year = models.PositiveIntegerField("年度")
+    serial = models.PositiveIntegerField("序号")
+    number = models.CharField("发文字号", max_length=60, unique=True)
+    reason = models.CharField("作废原因", max_length=200)
+    voided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name="作废人")
+    voided_at = models.DateTimeField("作废时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "空号"
+        verbose_name_plural = "空号"
+        ordering = ["organ_code", "year", "serial"]
+        constraints = [
+            models.UniqueConstraint(fields=["organ_code", "year", "serial"], name="void_unique_serial"),
+        ]
+
+
+class RecipientOrgan(models.Model):
+    """An organ that receives documents: the office's address book for 主送 and 抄送."""
+
+    organ = models.ForeignKey(Organ, on_delete=models.PROTECT, related_name="recipients", verbose_name="发文机关")
+    name = models.CharField("收文机关", max_length=200)
+    aliases = models.TextField("别称", blank=True, help_text="每行一个，如简称或旧称，用于从主送、抄送文字中识别")
+    active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = "收文机关"
+        verbose_name_plural = "收文机关"
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organ", "name"], name="recipient_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+    def alias_list(self):
+        return [line.strip() for line in self.aliases.splitlines() if line.strip()]
+
+
 class Distribution(AppendOnlyModel):
     """核发: one recipient organ's copy, when and by whom it was sent."""
 
@@ -322,8 +364,13 @@ class Distribution(AppendOnlyModel):
 
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="distributions", verbose_name="公文")
     recipient = models.CharField("收文机关", max_length=200)
+    recipient_organ = models.ForeignKey(
+        RecipientOrgan, on_delete=models.PROTECT, null=True, blank=True, related_name="distributions", verbose_name="收文机关名录"
+    )
     role = models.CharField("类别", max_length=10, choices=Role.choices)
     copies = models.PositiveIntegerField("份数", default=1)
+    first_copy = models.PositiveIntegerField("起始份号", null=True, blank=True)
+    last_copy = models.PositiveIntegerField("截止份号", null=True, blank=True)
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="核发人")
     sent_at = models.DateTimeField("核发时间", default=timezone.now)
 
@@ -331,6 +378,15 @@ class Distribution(AppendOnlyModel):
         verbose_name = "分发记录"
         verbose_name_plural = "分发记录"
         ordering = ["pk"]
+
+    @property
+    def copy_numbers(self):
+        """份号 range as printed on the copies, e.g. 000001—000003."""
+        if self.first_copy is None:
+            return ""
+        if self.first_copy == self.last_copy:
+            return f"{self.first_copy:06d}"
+        return f"{self.first_copy:06d}—{self.last_copy:06d}"
 
 
 class Retention(models.TextChoices):
@@ -356,6 +412,7 @@ class ArchiveRecord(AppendOnlyModel):
     secrecy = models.CharField("密级", max_length=10, blank=True)
     pages = models.PositiveIntegerField("页数")
     remarks = models.CharField("备注", max_length=200, blank=True)
+    full_text = models.TextField("全文", blank=True, help_text="标题、主送、正文、附件说明和抄送的文字，供全文检索")
     archived_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="归档人")
     archived_at = models.DateTimeField("归档时间", default=timezone.now)
 
@@ -377,6 +434,8 @@ class ArchiveFile(AppendOnlyModel):
     class Kind(models.TextChoices):
         ISSUED_PDF = "issued_pdf", "正式文件（PDF）"
         SIGNED_JSON = "signed_json", "签发定稿（JSON）"
+        DRAFT_SHEET = "draft_sheet", "发文稿纸（PDF）"
+        DISTRIBUTION = "distribution", "分发清单（JSON）"
         METADATA = "metadata", "元数据（JSON）"
 
     record = models.ForeignKey(ArchiveRecord, on_delete=models.PROTECT, related_name="files", verbose_name="档案")
@@ -390,3 +449,37 @@ class ArchiveFile(AppendOnlyModel):
         verbose_name_plural = "档案文件"
         ordering = ["pk"]
         constraints = [models.UniqueConstraint(fields=["record", "kind"], name="archive_file_unique_kind")]
+
+
+class PrintJob(models.Model):
+    """印制 in the background: one rendering of a signed revision, retried until it succeeds.
+
+    Kept after it finishes, so that the document page can show what happened.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "印制中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="print_jobs", verbose_name="公文")
+    revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+", verbose_name="签发稿")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="申请人")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    attempts = models.PositiveIntegerField("尝试次数", default=0)
+    error = models.TextField("错误信息", blank=True)
+    created_at = models.DateTimeField("申请时间", default=timezone.now)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "印制任务"
+        verbose_name_plural = "印制任务"
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one job per document may be queued or running.
+            models.UniqueConstraint(
+                fields=["document"], condition=Q(status__in=["queued", "running"]), name="print_job_one_active"
+            ),
+        ]
