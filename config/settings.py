@@ -133,6 +133,19 @@ ANONYMOUS_USER_NAME = None
 # The organ the demo and new users belong to when none is given.
 GONGWEN_DEFAULT_ORGAN_CODE = env("GONGWEN_DEFAULT_ORGAN_CODE", "泉科")
 
+# Where 印制 renders PDFs: "thread" (in the web process), "celery" (workers, Redis broker) or
+# "inline" (in the request itself). With CELERY_BROKER_URL set, the default is "celery".
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "")
+GONGWEN_RENDER_BACKEND = env("GONGWEN_RENDER_BACKEND", "celery" if CELERY_BROKER_URL else "thread")
+if GONGWEN_RENDER_BACKEND not in ("thread", "celery", "inline"):
+    raise ImproperlyConfigured("GONGWEN_RENDER_BACKEND must be thread, celery or inline")
+if GONGWEN_RENDER_BACKEND == "celery" and not CELERY_BROKER_URL:
+    raise ImproperlyConfigured("GONGWEN_RENDER_BACKEND=celery needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0")
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "gongwen")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -173,6 +173,11 @@ class WithdrawForm(forms.Form):
     reason = forms.CharField(label="撤回原因", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="理由", max_length=200, widget=forms.Textarea(attrs={"rows": 2}),
+                             error_messages={"required": "请填写理由"})
+
+
 class RegisterForm(forms.Form):
     copies = forms.IntegerField(label="印发份数", min_value=1, max_value=100000)
 

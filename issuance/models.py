@@ -301,7 +301,8 @@ class IssuedNumber(AppendOnlyModel):
     year = models.PositiveIntegerField("年度")
     serial = models.PositiveIntegerField("序号")
     number = models.CharField("发文字号", max_length=60, unique=True)
-    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="issued_number", verbose_name="公文")
+    # A document whose number was voided before printing gets a new one at its next 登记.
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="issued_numbers", verbose_name="公文")
     given_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="登记人")
     given_at = models.DateTimeField("登记时间", default=timezone.now)
 

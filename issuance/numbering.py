@@ -1,11 +1,20 @@
-"""发文字号: one sequence per 机关代字 per year, given under a row lock, never twice."""
+"""发文字号: one sequence per 机关代字 per year, given under a row lock, never twice.
+
+Every serial of a year is accounted for: it is either an `IssuedNumber` that a document
+carries or a `NumberVoid` (空号) with the reason, person and time, so the register of a
+year has no unexplained gap. The unique constraints on both tables are the backstop.
+"""
+
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .exceptions import IssuanceError
 from .exchange import DOC_NUMBER_RE
-from .models import IssuedNumber, NumberSequence
+from .models import IssuedNumber, NumberSequence, NumberVoid
+
+MAX_VOID_REASON = 200
 
 
 def format_number(organ_code, year, serial):
@@ -22,13 +31,25 @@ def _locked_sequence(organ_code, year):
     return NumberSequence.objects.select_for_update().get(organ_code=organ_code, year=year)
 
 
+def _is_void(number):
+    return NumberVoid.objects.filter(number=number).exists()
+
+
+def current_number(document):
+    """The number the document carries now: its last one that has not been voided."""
+    for issued in IssuedNumber.objects.filter(document=document).order_by("-given_at", "-pk"):
+        if not _is_void(issued.number):
+            return issued
+    return None
+
+
 def allocate(document, user):
     """Give `document` its number, or return the one it already has.
 
     The year is the 登记 day's year in Asia/Shanghai. Must run inside the caller's
     transaction, so the number and the document's state commit together.
     """
-    existing = IssuedNumber.objects.filter(document=document).first()
+    existing = current_number(document)
     if existing is not None:
         return existing
     organ_code = document.organ.code
@@ -37,8 +58,12 @@ def allocate(document, user):
     sequence = _locked_sequence(organ_code, year)
     if carried:
         serial = carried[1]
-        if IssuedNumber.objects.filter(organ_code=organ_code, year=year, serial=serial).exists():
-            raise IssuanceError(f"发文字号{format_number(organ_code, year, serial)}已被使用")
+        taken = format_number(organ_code, year, serial)
+        if IssuedNumber.objects.filter(number=taken).exists() or _is_void(taken):
+            raise IssuanceError(f"发文字号{taken}已被使用")
+        # The serials a carried number jumps over were used in the earlier system.
+        for skipped in range(sequence.last_serial + 1, serial):
+            _record_void(organ_code, year, skipped, None, "由原系统导入的发文字号之前的号码，已在原系统中使用")
         sequence.last_serial = max(sequence.last_serial, serial)
     else:
         sequence.last_serial += 1
@@ -63,3 +88,79 @@ def _carried_number(document):
     if match["code"] != document.organ.code:
         raise IssuanceError(f"稿纸中的发文字号机关代字“{match['code']}”与本机关“{document.organ.code}”不符")
     return int(match["year"]), int(match["serial"])
+
+
+def _clean_reason(reason):
+    reason = (reason or "").strip()
+    if not reason:
+        raise IssuanceError("作废文号必须填写原因")
+    if len(reason) > MAX_VOID_REASON:
+        raise IssuanceError(f"作废原因过长（最多 {MAX_VOID_REASON} 字）")
+    return reason
+
+
+def _record_void(organ_code, year, serial, user, reason):
+    return NumberVoid.objects.create(
+        organ_code=organ_code, year=year, serial=serial, number=format_number(organ_code, year, serial),
+        reason=reason, voided_by=user,
+    )
+
+
+@transaction.atomic
+def void_next(organ, user, reason):
+    """作废 the next number of this year: it is taken from the sequence and recorded as a 空号
+    (for a number used outside the system, or reserved by mistake)."""
+    if not user.has_perm("issuance.issue_document"):
+        raise IssuanceError("只有办公室文书可以作废文号")
+    reason = _clean_reason(reason)
+    year = timezone.localdate().year
+    sequence = _locked_sequence(organ.code, year)
+    sequence.last_serial += 1
+    sequence.save(update_fields=["last_serial"])
+    return _record_void(organ.code, year, sequence.last_serial, user, reason)
+
+
+def void_issued(issued, user, reason):
+    """作废 a number a document carries but has not been printed under; the caller (the
+    service) sends the document back to 登记, where it gets a new number."""
+    reason = _clean_reason(reason)
+    if _is_void(issued.number):
+        raise IssuanceError(f"{issued.number}已作废")
+    return _record_void(issued.organ_code, issued.year, issued.serial, user, reason)
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    serial: int
+    number: str
+    issued: IssuedNumber = None
+    void: NumberVoid = None
+
+    @property
+    def state(self):
+        if self.void is not None:
+            return "空号"
+        return "已登记" if self.issued is not None else "缺号"
+
+
+def register(organ_code, year):
+    """Every number of one year in order, issued or void. A "缺号" row would be a gap
+    nothing explains; the invariants of this module keep there from being one."""
+    sequence = NumberSequence.objects.filter(organ_code=organ_code, year=year).first()
+    if sequence is None:
+        return []
+    issued = {
+        n.serial: n for n in IssuedNumber.objects.filter(organ_code=organ_code, year=year)
+        .select_related("document", "given_by")
+    }
+    voids = {v.serial: v for v in NumberVoid.objects.filter(organ_code=organ_code, year=year).select_related("voided_by")}
+    return [
+        RegisterRow(serial, format_number(organ_code, year, serial), issued.get(serial), voids.get(serial))
+        for serial in range(1, sequence.last_serial + 1)
+    ]
+
+
+def register_years(organ_code):
+    return list(
+        NumberSequence.objects.filter(organ_code=organ_code).order_by("-year").values_list("year", flat=True)
+    )

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from . import exchange, numbering
+from . import exchange, numbering, storage
 from .exceptions import IssuanceError
 from .models import (
     REVIEW_STEPS,
@@ -21,6 +21,7 @@ from .models import (
     Document,
     Event,
     Opinion,
+    PrintJob,
     Revision,
     Stage,
     Step,
@@ -47,6 +48,7 @@ DECISION_STAGES = {
     Stage.FINAL_REVIEW: Step.FINAL_REVIEW,
     Stage.SIGNING: Step.SIGNING,
     Stage.RECHECK: Step.RECHECK,
+    Stage.PRINTING: Step.PRINTING,  # only to return the document: printing itself is request_print
 }
 EDITABLE_STAGES = (Stage.DRAFTING, Stage.RETURNED)
 
@@ -63,7 +65,10 @@ ACTION_LABELS = {
     "sign": "签发",
     "resign_required": "签发后内容变更，退回签发",
     "register": "登记发文字号",
+    "print_requested": "申请印制",
     "print": "印制正式文件",
+    "print_failed": "印制失败",
+    "void_number": "作废文号，重新登记",
     "distribute": "核发",
     "archive": "归档",
     "grant": "授权查看",
@@ -284,6 +289,10 @@ def decide(document, user, decision, text="", expected_stage=None):
         raise IssuanceError("退回时必须填写退回理由")
     if decision not in (Decision.APPROVE, Decision.RETURN):
         raise IssuanceError("请选择“同意”或“退回”")
+    if stage == Stage.PRINTING and decision != Decision.RETURN:
+        raise IssuanceError("印制环节请使用“印制”按钮")
+    if stage == Stage.PRINTING and active_print_job(document) is not None:
+        raise IssuanceError("正在印制，不能退回")
     if len(text) > 2000:
         raise IssuanceError("意见过长（最多 2000 字）")
 
@@ -334,24 +343,109 @@ def register(document, user, copies):
     return issued.number
 
 
-@transaction.atomic
-def print_issue(document, user):
-    """印制: render exactly the signed revision, with its number, as the issued PDF."""
-    from . import rendering, storage
+def active_print_job(document):
+    return document.print_jobs.filter(status__in=[PrintJob.Status.QUEUED, PrintJob.Status.RUNNING]).first()
 
+
+def last_print_job(document):
+    return document.print_jobs.order_by("-created_at", "-pk").first()
+
+
+@transaction.atomic
+def request_print(document, user):
+    """印制: queue the rendering of exactly the signed revision, with its number.
+
+    The PDF is made in the background (see workflows.printing); `finish_print` then
+    stores it and moves the document on to 核发.
+    """
     document = _lock(document)
     _require(document, user, Stage.PRINTING)
-    carried = document.signed_revision.content.get("printed_date")
-    document.printed_date = datetime.date.fromisoformat(carried) if carried else timezone.localdate()
+    if active_print_job(document) is not None:
+        raise IssuanceError("正在印制，请稍候")
+    job = PrintJob.objects.create(document=document, revision=document.signed_revision, requested_by=user)
+    record_event(document, "print_requested", user, document.stage, document.stage, job=job.pk,
+                 revision=document.signed_revision.number)
+    return job
+
+
+@transaction.atomic
+def start_print_job(job_id):
+    """Mark a queued job as running; None if it is not queued (done, or taken by another worker)."""
+    job = PrintJob.objects.select_for_update().filter(pk=job_id, status=PrintJob.Status.QUEUED).first()
+    if job is None:
+        return None
+    job.status = PrintJob.Status.RUNNING
+    job.attempts += 1
+    job.started_at = timezone.now()
+    job.save(update_fields=["status", "attempts", "started_at"])
+    return job
+
+
+def render_issue(job):
+    """The issued PDF of a job's revision and the 印发日期 it carries. Reads, writes nothing."""
+    from . import rendering
+
+    document = job.document
+    carried = job.revision.content.get("printed_date")
+    printed_date = datetime.date.fromisoformat(carried) if carried else timezone.localdate()
+    document.printed_date = printed_date
     content = exchange.parse_document(document.issued_content())
-    pdf = rendering.render_pdf(content)
+    return rendering.render_pdf(content), printed_date
+
+
+@transaction.atomic
+def finish_print(job, pdf, printed_date):
+    """Store the rendered PDF as the issued file and move the document on to 核发."""
+    from . import rendering
+
+    document = _lock(job.document)
+    job = PrintJob.objects.select_for_update().get(pk=job.pk)
+    if document.stage != Stage.PRINTING or job.status != PrintJob.Status.RUNNING:
+        raise IssuanceError("印制任务已失效")
+    if document.signed_revision_id != job.revision_id:
+        raise IssuanceError("签发稿已变更，印制任务作废")
+    document.printed_date = printed_date
     stored = storage.store_issued_pdf(document, pdf)
     document.issued_pdf = stored.path
     document.issued_pdf_sha256 = stored.sha256
     document.issued_pages = rendering.count_pages(pdf)
-    _move(document, user, "print", NEXT_STAGE[Stage.PRINTING], path=stored.path, sha256=stored.sha256,
-          pages=document.issued_pages, revision=document.signed_revision.number)
+    job.status = PrintJob.Status.DONE
+    job.error = ""
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "finished_at"])
+    _move(document, job.requested_by, "print", NEXT_STAGE[Stage.PRINTING], path=stored.path, sha256=stored.sha256,
+          pages=document.issued_pages, revision=job.revision.number, job=job.pk)
     return document
+
+
+@transaction.atomic
+def fail_print_job(job_id, error, final):
+    """Record a failed attempt: the job waits for its next try, or, after the last, shows
+    on the document page with a button to try again."""
+    job = PrintJob.objects.select_for_update().get(pk=job_id)
+    job.error = error[:2000]
+    job.status = PrintJob.Status.FAILED if final else PrintJob.Status.QUEUED
+    job.finished_at = timezone.now() if final else None
+    job.save(update_fields=["error", "status", "finished_at"])
+    if final:
+        document = _lock(job.document)
+        record_event(document, "print_failed", None, document.stage, document.stage, job=job.pk,
+                     attempts=job.attempts, reason=job.error[:200])
+    return job
+
+
+@transaction.atomic
+def void_and_reregister(document, user, reason):
+    """作废 the number of a document not yet printed; it goes back to 登记 for a new one."""
+    document = _lock(document)
+    _require(document, user, Stage.PRINTING)
+    if active_print_job(document) is not None:
+        raise IssuanceError("正在印制，不能作废文号")
+    issued = numbering.current_number(document)
+    void = numbering.void_issued(issued, user, reason)
+    document.doc_number = ""
+    _move(document, user, "void_number", Stage.REGISTRATION, doc_number=void.number, reason=void.reason)
+    return void
 
 
 def split_recipients(text):

@@ -357,7 +357,7 @@ def walk_through(page, shot):
     open_queue_task_from_document_page(page, "印制")
     expect(page.locator(".card").first).to_contain_text(number)
     press(page, "印制正式文件")
-    expect(message(page)).to_contain_text("“印制”已办理")
+    expect(message(page)).to_contain_text("印制完成")
     open_queue_task_from_document_page(page, "核发")
     shot("clerk-distribute")
     # The clerk checks the proposed list and puts it right where needed: the split of an

@@ -86,19 +86,26 @@ def release(task, user):
         services.record_task_change(task.process.coerced.document, user, "release", task.flow_task.task_title)
 
 
+def take(task, user):
+    """Make sure `user` holds `task`, claiming it from the queue if nobody does.
+    Runs inside the caller's lock and transaction; returns the task, re-read."""
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    if task.status not in (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED):
+        raise IssuanceError("该任务已办理完毕")
+    if task.status == STATUS.NEW:
+        if not task.flow_task.can_assign(user, task):
+            raise IssuanceError(_refusal(task, user) or "您不能办理该任务")
+        _activation(task).assign(user)
+        task.refresh_from_db()
+    if not task.flow_task.can_execute(user, task):
+        raise IssuanceError(_refusal(task, user) or "该任务不由您办理")
+    return task
+
+
 def complete(task, user, perform):
     """Run `perform` (an issuance service call) as the work of `task`, then move the flow on."""
     with flows.DocumentFlow.lock(task.process_id), transaction.atomic():
-        task = Task.objects.select_for_update().get(pk=task.pk)
-        if task.status not in (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED):
-            raise IssuanceError("该任务已办理完毕")
-        if task.status == STATUS.NEW:
-            if not task.flow_task.can_assign(user, task):
-                raise IssuanceError(_refusal(task, user) or "您不能办理该任务")
-            _activation(task).assign(user)
-            task.refresh_from_db()
-        if not task.flow_task.can_execute(user, task):
-            raise IssuanceError(_refusal(task, user) or "该任务不由您办理")
+        task = take(task, user)
         activation = _activation(task)
         if task.status == STATUS.ASSIGNED:
             activation.start(None)

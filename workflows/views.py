@@ -15,12 +15,12 @@ from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
 from issuance import services
-from issuance.forms import ArchiveForm, DecisionForm, RecipientFormSet, RegisterForm, SubmitForm
+from issuance.forms import ArchiveForm, DecisionForm, ReasonForm, RecipientFormSet, RegisterForm, SubmitForm
 from issuance.models import Distribution, Stage
 from issuance.roles import can_view
 from issuance.services import IssuanceError
 
-from . import actions, queries
+from . import actions, printing, queries
 
 TASK_LABELS = {
     STATUS.NEW: "待领取",
@@ -188,13 +188,48 @@ class RegisterTaskView(TaskView):
 
 
 class PrintTaskView(TaskView):
+    """印制: start the rendering (it runs in the background), or, before it starts, return the
+    document to its drafter or void its number and send it back to 登记."""
+
     form_template = "workflows/forms/print.html"
 
     def get_form(self, data=None):
-        return SubmitForm(data)
+        return ReasonForm(data)
 
-    def perform(self, form):
-        return services.print_issue(self.document, self.request.user)
+    def extra_context(self):
+        job = services.last_print_job(self.document)
+        return {"job": job, "job_active": job is not None and job.status in ("queued", "running")}
+
+    def post(self, request, *args, **kwargs):
+        action = request.POST.get("action")
+        form = self.get_form(request.POST)
+        try:
+            if action in ("print", "retry"):
+                start = printing.request if action == "print" else printing.retry
+                job = start(self.document, request.user)
+                job.refresh_from_db()
+                if job.status == job.Status.DONE:  # rendered in the request itself ("inline")
+                    messages.success(request, "印制完成，请核发")
+                    return redirect("document", pk=self.document.pk)
+                messages.success(request, "已开始印制，完成后自动进入核发")
+                return redirect("task", task_pk=self.task.pk)
+            if action not in ("return", "void"):
+                raise IssuanceError("请选择要办理的操作")
+            if not form.is_valid():
+                return self.render(form, status=400)
+            reason = form.cleaned_data["reason"]
+            if action == "return":
+                actions.complete(self.task, request.user, lambda: services.decide(
+                    self.document, request.user, "return", reason, expected_stage=Stage.PRINTING))
+                messages.success(request, "已退回拟稿人")
+            else:
+                actions.complete(self.task, request.user,
+                                 lambda: services.void_and_reregister(self.document, request.user, reason))
+                messages.success(request, "文号已作废，公文回到登记环节")
+        except IssuanceError as error:
+            messages.error(request, error.message)
+            return self.render(form, status=400)
+        return redirect("document", pk=self.document.pk)
 
 
 class DistributeTaskView(TaskView):
