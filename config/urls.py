@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
+from issuance import office_views as office
 from issuance import views as documents
 from workflows import views as tasks
 
@@ -26,6 +27,10 @@ urlpatterns = [
     path("documents/<int:pk>/issued.pdf", documents.document_issued_pdf, name="document_issued_pdf"),
     path("documents/<int:pk>/export.json", documents.document_export, name="document_export"),
     path("documents/<int:pk>/revisions/<int:number>/", documents.revision_detail, name="revision"),
+    path("numbers/", office.number_register, name="number_register"),
+    path("recipients/", office.recipient_list, name="recipients"),
+    path("recipients/new/", office.recipient_edit, name="recipient_create"),
+    path("recipients/<int:pk>/", office.recipient_edit, name="recipient_edit"),
     path("admin/", admin.site.urls),
 ]
 

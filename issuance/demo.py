@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
 
-from .models import Department, Organ, Staff
+from .models import Department, Organ, RecipientOrgan, Staff
 
 FIXTURES = settings.BASE_DIR / "fixtures"
 
@@ -18,7 +18,7 @@ def load_cast():
 
 @transaction.atomic
 def load_organisation(stdout=None):
-    """Create or update the organ, its 科室, the role groups and the demo users."""
+    """Create or update the organ, its 科室, its address book of recipients, the role groups and the demo users."""
     call_command("loaddata", str(FIXTURES / "roles.json"), verbosity=0)
     cast = load_cast()
     organ, _ = Organ.objects.update_or_create(code=cast["organ"]["code"], defaults=cast["organ"])
@@ -38,6 +38,8 @@ def load_organisation(stdout=None):
         user.save()
         user.groups.set(Group.objects.filter(name__in=spec["groups"]))
         Staff.objects.update_or_create(user=user, defaults={"department": departments[spec["department"]], "title": spec["title"]})
+    for spec in cast["recipients"]:
+        RecipientOrgan.objects.update_or_create(organ=organ, name=spec["name"], defaults={"aliases": "\n".join(spec["aliases"])})
     for spec in cast["departments"]:
         department = departments[spec["name"]]
         department.head = User.objects.get(username=spec["head"]) if spec["head"] else None

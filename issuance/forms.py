@@ -186,6 +186,14 @@ class RecipientForm(forms.Form):
     recipient = forms.CharField(label="收文机关", max_length=200, required=False)
     role = forms.ChoiceField(label="类别", choices=Distribution.Role.choices)
     copies = forms.IntegerField(label="份数", min_value=1, max_value=100000, initial=1)
+    add = forms.BooleanField(label="加入名录", required=False)
+
+
+class RecipientOrganForm(forms.Form):
+    name = forms.CharField(label="收文机关名称", max_length=200)
+    aliases = forms.CharField(label="别称", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text="每行一个，如简称或旧称；核发时据此识别主送、抄送中的机关")
+    active = forms.BooleanField(label="启用", required=False, initial=True)
 
 
 RecipientFormSet = forms.formset_factory(RecipientForm, extra=2, max_num=500)

@@ -22,6 +22,7 @@ from .models import (
     Event,
     Opinion,
     PrintJob,
+    RecipientOrgan,
     Revision,
     Stage,
     Step,
@@ -475,11 +476,29 @@ def default_recipients(document):
     return main + cc
 
 
-@transaction.atomic
-def distribute(document, user, recipients):
-    """核发: record, per recipient organ, the copies sent, when and by whom.
+def known_recipients(organ):
+    """The organ's address book: every active name and alias -> its RecipientOrgan."""
+    book = {}
+    for recipient in organ.recipients.filter(active=True):
+        for name in (recipient.name, *recipient.alias_list()):
+            book[name] = recipient
+    return book
 
-    `recipients` is a list of (name, role, copies); the copies may not exceed the registered number.
+
+def copies_are_numbered(document):
+    """Copies carry a 份号 when the document is classified or the 稿纸 numbered its copy."""
+    content = document.signed_revision.content
+    return bool(content.get("secrecy") or content.get("copy_number"))
+
+
+@transaction.atomic
+def distribute(document, user, recipients, add_to_book=()):
+    """核发: record, per recipient organ, the copies sent (with their 份号 where copies are
+    numbered), when and by whom.
+
+    `recipients` is a list of (name, role, copies). A name must be in the organ's address
+    book (by name or alias) unless it is listed in `add_to_book`, which adds it; the copies
+    may not exceed the registered number.
     """
     document = _lock(document)
     _require(document, user, Stage.DISTRIBUTION)
@@ -488,17 +507,50 @@ def distribute(document, user, recipients):
     names = [name for name, _, _ in recipients]
     if len(set(names)) != len(names):
         raise IssuanceError("收文机关有重复，请合并")
+    if any(len(name) > 200 for name in names):
+        raise IssuanceError("收文机关名称过长（最多 200 字）")
+    book = known_recipients(document.organ)
+    unknown = [name for name in names if name not in book and name not in add_to_book]
+    if unknown:
+        raise IssuanceError(f"“{'”“'.join(unknown)}”不在收文机关名录中：请改为名录中的名称，或勾选“加入名录”")
     total = sum(copies for _, _, copies in recipients)
     if document.copies and total > document.copies:
         raise IssuanceError(f"分发份数合计 {total} 份，超过登记的印发份数 {document.copies} 份")
+    numbered = copies_are_numbered(document)
+    next_copy = 1
     now = timezone.now()
-    records = [
-        Distribution.objects.create(document=document, recipient=name, role=role, copies=copies, sent_by=user, sent_at=now)
-        for name, role, copies in recipients
-    ]
+    records = []
+    for name, role, copies in recipients:
+        organ = book.get(name) or RecipientOrgan.objects.get_or_create(organ=document.organ, name=name)[0]
+        record = Distribution(document=document, recipient=name, recipient_organ=organ, role=role, copies=copies,
+                              sent_by=user, sent_at=now)
+        if numbered:
+            record.first_copy, record.last_copy = next_copy, next_copy + copies - 1
+            next_copy += copies
+        record.save()
+        records.append(record)
     _move(document, user, "distribute", NEXT_STAGE[Stage.DISTRIBUTION],
-          recipients=[{"name": r.recipient, "role": r.role, "copies": r.copies} for r in records])
+          recipients=[{"name": r.recipient, "role": r.role, "copies": r.copies, "copy_numbers": r.copy_numbers}
+                      for r in records],
+          added_to_book=sorted(set(add_to_book) & set(names)))
     return records
+
+
+@transaction.atomic
+def save_recipient(organ, user, name, aliases="", active=True, recipient=None):
+    """The office keeps the address book of recipient organs."""
+    if not user.has_perm("issuance.issue_document"):
+        raise IssuanceError("只有办公室文书可以维护收文机关名录")
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise IssuanceError("请填写收文机关名称（最多 200 字）")
+    clash = organ.recipients.filter(name=name).exclude(pk=getattr(recipient, "pk", None))
+    if clash.exists():
+        raise IssuanceError(f"名录中已有“{name}”")
+    recipient = recipient or RecipientOrgan(organ=organ)
+    recipient.name, recipient.aliases, recipient.active = name, (aliases or "").strip(), active
+    recipient.save()
+    return recipient
 
 
 @transaction.atomic

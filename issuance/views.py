@@ -140,6 +140,7 @@ def document_detail(request, pk):
         "history": history,
         "distributions": document.distributions.select_related("sent_by"),
         "archive_record": getattr(document, "archive_record", None),
+        "print_job": services.last_print_job(document),
         "can_edit": services.can_edit(document, user),
         "can_submit": user.pk == document.drafter_id and document.stage in services.EDITABLE_STAGES,
         "can_withdraw": services.can_withdraw(document, user),

@@ -1,4 +1,5 @@
 from issuance.models import display_name
+from issuance.office_views import is_office
 
 from . import queries
 
@@ -14,4 +15,5 @@ def navigation(request):
         "nav_user_name": display_name(user),
         "nav_roles": "、".join(user.groups.values_list("name", flat=True)),
         "nav_can_draft": user.has_perm("issuance.add_document"),
+        "nav_office": is_office(user),
     }

@@ -39,7 +39,8 @@ def _work(document, stage, user, copies, retention):
         return services.register(document, user, copies)
     if stage == Stage.DISTRIBUTION:
         recipients = [(name, role, 1) for name, role in services.default_recipients(document)]
-        return services.distribute(document, user, recipients)
+        # The clerk confirms names the address book does not know yet.
+        return services.distribute(document, user, recipients, add_to_book={name for name, _, _ in recipients})
     return services.archive(document, user, retention)
 
 

@@ -16,7 +16,7 @@ from viewflow.workflow.status import STATUS
 
 from issuance import services
 from issuance.forms import ArchiveForm, DecisionForm, ReasonForm, RecipientFormSet, RegisterForm, SubmitForm
-from issuance.models import Distribution, Stage
+from issuance.models import Stage
 from issuance.roles import can_view
 from issuance.services import IssuanceError
 
@@ -233,6 +233,8 @@ class PrintTaskView(TaskView):
 
 
 class DistributeTaskView(TaskView):
+    """核发: the recipients proposed from 主送 and 抄送, matched against the address book."""
+
     form_template = "workflows/forms/distribute.html"
 
     def get_form(self, data=None):
@@ -242,15 +244,16 @@ class DistributeTaskView(TaskView):
         return RecipientFormSet(data, initial=initial, prefix="r")
 
     def perform(self, formset):
-        recipients = [
-            (row["recipient"].strip(), row["role"], row["copies"])
-            for row in formset.cleaned_data
-            if row and row.get("recipient", "").strip()
-        ]
-        return services.distribute(self.document, self.request.user, recipients)
+        rows = [row for row in formset.cleaned_data if row and row.get("recipient", "").strip()]
+        recipients = [(row["recipient"].strip(), row["role"], row["copies"]) for row in rows]
+        add = {row["recipient"].strip() for row in rows if row.get("add")}
+        return services.distribute(self.document, self.request.user, recipients, add_to_book=add)
 
     def extra_context(self):
-        return {"roles": Distribution.Role}
+        return {
+            "known": set(services.known_recipients(self.document.organ)),
+            "numbered": services.copies_are_numbered(self.document),
+        }
 
 
 class ArchiveTaskView(TaskView):
