@@ -116,6 +116,11 @@ def may_act(document, user, stage):
     return refusal(document, user, stage) is None
 
 
+def can_grant(user, document):
+    """The drafter and the office's reviewers and clerks may let one more person see a document."""
+    return user.pk == document.drafter_id or user.groups.filter(name__in=(Role.CLERK, Role.OFFICE_REVIEWER)).exists()
+
+
 def can_view(user, document):
     """Only the drafter, the people on the document's path, the office and users granted it."""
     return bool(user and user.is_authenticated and user.has_perm("issuance.view_document", document))

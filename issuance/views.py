@@ -19,7 +19,7 @@ from workflows.views import TASK_LABELS
 from . import diffing, exchange, previews, services
 from .forms import DraftForm, GrantForm, SubmitForm, WithdrawForm
 from .models import Document, Stage, display_name
-from .roles import can_view, visible_documents
+from .roles import can_grant, can_view, visible_documents
 from .services import IssuanceError
 
 PATH = [
@@ -144,7 +144,7 @@ def document_detail(request, pk):
         "can_edit": services.can_edit(document, user),
         "can_submit": user.pk == document.drafter_id and document.stage in services.EDITABLE_STAGES,
         "can_withdraw": services.can_withdraw(document, user),
-        "can_grant": user.pk == document.drafter_id or user.groups.filter(name__in=("办公室文书", "办公室核稿")).exists(),
+        "can_grant": can_grant(user, document),
         "submit_form": SubmitForm(),
         "withdraw_form": WithdrawForm(),
         "grant_form": GrantForm(),
