@@ -27,6 +27,7 @@ urlpatterns = [
     path("documents/<int:pk>/issued.pdf", documents.document_issued_pdf, name="document_issued_pdf"),
     path("documents/<int:pk>/export.json", documents.document_export, name="document_export"),
     path("documents/<int:pk>/revisions/<int:number>/", documents.revision_detail, name="revision"),
+    path("archive/", include("issuance.archive_urls")),
     path("numbers/", office.number_register, name="number_register"),
     path("recipients/", office.recipient_list, name="recipients"),
     path("recipients/new/", office.recipient_edit, name="recipient_create"),

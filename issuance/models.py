@@ -16,8 +16,25 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Bulk changes skip save() and delete(), so they are refused here too."""
+
+    def update(self, **kwargs):
+        raise ValidationError(f"{self.model._meta.verbose_name}一经记录不可修改")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise ValidationError(f"{self.model._meta.verbose_name}一经记录不可修改")
+
+    def delete(self):
+        raise ValidationError(f"{self.model._meta.verbose_name}一经记录不可删除")
+
+    delete.queryset_only = True
+
+
 class AppendOnlyModel(models.Model):
     """A record that is written once and never changed or deleted by the app."""
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         abstract = True

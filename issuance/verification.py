@@ -1,0 +1,193 @@
+"""Is the archive still what the app wrote? (`python manage.py verify_archive`)
+
+Checks, without trusting anything but the recorded hashes:
+- every archive file: present, its size and SHA-256 as recorded, and each record's package
+  complete; the metadata JSON agrees with the record's catalogue fields;
+- every issued PDF against Document.issued_pdf_sha256, and the archived copy against both;
+- every document's history (Event): seq contiguous from 1, each row's prev_hash the hash of
+  the row before, each row's hash its compute_hash(); the last entry leads to the
+  document's current stage, and an archived document's chain records its 档号;
+- no file under the archive root that no record knows.
+Each mismatch is reported in Chinese with the 档号 or document and the file or entry.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from . import archiving, storage
+from .models import ArchiveFile, ArchiveRecord, Document, Event, Stage
+
+GENESIS = "0" * 64
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    subject: str  # "档号 X001-WS·2024-Y-ZHK-0001" or "公文 12（泉科〔2024〕123号）"
+    message: str
+
+    def __str__(self):
+        return f"{self.subject}：{self.message}"
+
+
+@dataclass
+class Report:
+    problems: list = field(default_factory=list)
+    records: int = 0
+    files: int = 0
+    documents: int = 0
+    events: int = 0
+    cleaned: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return not self.problems
+
+    def add(self, subject, message):
+        self.problems.append(Problem(subject, message))
+
+    def summary(self):
+        checked = (f"共检查档案 {self.records} 件、档案文件 {self.files} 个、"
+                   f"公文 {self.documents} 份的办理记录 {self.events} 条")
+        if self.ok:
+            return f"{checked}，全部一致。"
+        return f"{checked}，发现 {len(self.problems)} 处不符。"
+
+
+def _hash_file(path):
+    """(sha256, size) of a stored file, read in chunks; None if it is missing."""
+    if not default_storage.exists(path):
+        return None
+    digest, size = hashlib.sha256(), 0
+    with default_storage.open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _document_subject(document):
+    return f"公文 {document.pk}（{document.doc_number or document.title[:30]}）"
+
+
+def check_file(report, subject, path, sha256, size=None, what="文件"):
+    report.files += 1
+    found = _hash_file(path)
+    if found is None:
+        report.add(subject, f"{what}缺失：{path}")
+        return False
+    actual, actual_size = found
+    if actual != sha256:
+        report.add(subject, f"{what}的 SHA-256 不符：{path}（登记 {sha256}，实际 {actual}）")
+        return False
+    if size is not None and actual_size != size:
+        report.add(subject, f"{what}的大小不符：{path}（登记 {size} 字节，实际 {actual_size} 字节）")
+        return False
+    return True
+
+
+def check_record(report, record):
+    subject = f"档号 {record.archive_code}"
+    report.records += 1
+    files = {f.kind: f for f in record.files.all()}
+    for kind in archiving.KINDS:
+        if kind not in files:
+            report.add(subject, f"档案包缺少{ArchiveFile.Kind(kind).label}")
+    for archived in files.values():
+        intact = check_file(report, subject, archived.path, archived.sha256, archived.size,
+                            what=ArchiveFile.Kind(archived.kind).label)
+        if not intact:
+            continue
+        if archived.kind == ArchiveFile.Kind.METADATA:
+            _check_metadata(report, subject, record, archived)
+    document = record.document
+    issued = files.get(ArchiveFile.Kind.ISSUED_PDF)
+    if issued is not None and issued.sha256 != document.issued_pdf_sha256:
+        report.add(subject, f"归档的正式文件与公文登记的哈希值不一致：{issued.path}"
+                            f"（档案 {issued.sha256}，公文 {document.issued_pdf_sha256}）")
+
+
+def _check_metadata(report, subject, record, archived):
+    try:
+        data = json.loads(storage.read(archived.path))
+    except ValueError:
+        report.add(subject, f"元数据不是有效的 JSON：{archived.path}")
+        return
+    for key, value in archiving.catalogue(record).items():
+        if data.get(key) != value:
+            report.add(subject, f"档案记录的“{key}”与元数据不一致（数据库 {value!r}，元数据 {data.get(key)!r}）")
+    listed = {entry.get("kind"): entry.get("sha256") for entry in data.get("文件", [])}
+    for archived_file in record.files.all():
+        if archived_file.kind in listed and listed[archived_file.kind] != archived_file.sha256:
+            report.add(subject, f"元数据中{archived_file.get_kind_display()}的哈希值与登记不一致")
+
+
+def check_issued_pdf(report, document):
+    if not document.issued_pdf:
+        return
+    check_file(report, _document_subject(document), document.issued_pdf.name, document.issued_pdf_sha256,
+               what="正式文件")
+
+
+def check_chain(report, document, events):
+    """`events`: the document's history rows ordered by seq."""
+    subject = _document_subject(document)
+    report.documents += 1
+    previous = None
+    for event in events:
+        report.events += 1
+        expected_seq = previous.seq + 1 if previous else 1
+        if event.seq != expected_seq:
+            after = f"第 {previous.seq} 条之后是" if previous else "第一条是"
+            report.add(subject, f"办理记录序号不连续：{after}第 {event.seq} 条，应为第 {expected_seq} 条（可能有记录被删除）")
+        expected_prev = previous.hash if previous else GENESIS
+        if event.prev_hash != expected_prev:
+            report.add(subject, f"办理记录第 {event.seq} 条的前一条哈希与第 {previous.seq if previous else 0} 条不衔接")
+        if event.hash != event.compute_hash():
+            report.add(subject, f"办理记录第 {event.seq} 条的内容与其哈希值不符（记录被改动）")
+        previous = event
+    if previous is None:
+        report.add(subject, "没有任何办理记录")
+        return
+    if previous.stage_after and previous.stage_after != document.stage:
+        report.add(subject, f"公文的当前环节“{document.get_stage_display()}”与最后一条办理记录"
+                            f"（第 {previous.seq} 条，“{Stage(previous.stage_after).label}”）不符")
+
+
+def check_archive_event(report, record, events):
+    """The archive record is anchored in its document's chain: an 归档 entry names its 档号."""
+    if not any(e.action == "archive" and e.detail.get("archive_code") == record.archive_code for e in events):
+        report.add(f"档号 {record.archive_code}", "公文的办理记录中没有这一档号的归档记录")
+
+
+def check_orphans(report):
+    """Files under the archive root that no record references (and no archiving in progress owns)."""
+    known = set(ArchiveFile.objects.values_list("path", flat=True))
+    pending = tuple(f"{folder}/" for folder in archiving.pending_folders())
+    for path in archiving._files_under(archiving.ARCHIVE_ROOT):
+        if path not in known and not path.startswith(pending):
+            report.add("档案目录", f"有未登记的文件：{path}")
+
+
+def verify(cleanup=True):
+    """Check the whole archive; returns a Report."""
+    report = Report()
+    if cleanup:
+        with transaction.atomic():
+            report.cleaned = archiving.discard_unfinished()
+    records = {r.document_id: r for r in ArchiveRecord.objects.select_related("document").prefetch_related("files")}
+    for record in records.values():
+        check_record(report, record)
+    documents = Document.objects.order_by("pk")
+    for document in documents.iterator():
+        check_issued_pdf(report, document)
+        events = list(Event.objects.filter(document=document).order_by("seq"))
+        check_chain(report, document, events)
+        if document.pk in records:
+            check_archive_event(report, records[document.pk], events)
+    check_orphans(report)
+    return report
