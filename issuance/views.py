@@ -17,6 +17,7 @@ from workflows import actions
 from workflows.views import TASK_LABELS
 
 from . import diffing, exchange, previews, services
+from .archive_views import may_browse_archive
 from .forms import DraftForm, GrantForm, SubmitForm, WithdrawForm
 from .models import Document, Stage, display_name
 from .roles import can_grant, can_view, visible_documents
@@ -141,6 +142,7 @@ def document_detail(request, pk):
         "distributions": document.distributions.select_related("sent_by"),
         "archive_record": getattr(document, "archive_record", None),
         "print_job": services.last_print_job(document),
+        "can_browse_archive": may_browse_archive(user),
         "can_edit": services.can_edit(document, user),
         "can_submit": user.pk == document.drafter_id and document.stage in services.EDITABLE_STAGES,
         "can_withdraw": services.can_withdraw(document, user),
