@@ -160,6 +160,44 @@ def register(organ_code, year):
     ]
 
 
+@dataclass(frozen=True)
+class VoidRange:
+    """Consecutive 空号 voided together for one reason, shown as one line of the register."""
+
+    first: RegisterRow
+    last: RegisterRow
+
+    @property
+    def count(self):
+        return self.last.serial - self.first.serial + 1
+
+
+def grouped(rows, at_least=3):
+    """The register with runs of `at_least` or more 空号 of one reason folded into a VoidRange."""
+    result, run = [], []
+
+    def flush():
+        if len(run) >= at_least:
+            result.append(VoidRange(run[0], run[-1]))
+        else:
+            result.extend(run)
+        run.clear()
+
+    for row in rows:
+        if row.void is not None and row.issued is None and (
+            not run or (run[-1].void.reason == row.void.reason and run[-1].void.voided_by_id == row.void.voided_by_id)
+        ):
+            run.append(row)
+            continue
+        flush()
+        if row.void is not None and row.issued is None:
+            run.append(row)
+        else:
+            result.append(row)
+    flush()
+    return result
+
+
 def register_years(organ_code):
     return list(
         NumberSequence.objects.filter(organ_code=organ_code).order_by("-year").values_list("year", flat=True)

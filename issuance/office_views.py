@@ -52,7 +52,7 @@ def number_register(request):
                 return redirect(f"{request.path}?code={code}&year={void.year}")
     rows = numbering.register(code, year)
     return render(request, "issuance/number_register.html", {
-        "rows": rows, "code": code, "codes": codes, "year": year,
+        "rows": numbering.grouped(rows), "total": len(rows), "code": code, "codes": codes, "year": year,
         "years": sorted(set(years) | {this_year}, reverse=True),
         "can_void": request.user.has_perm("issuance.issue_document") and year == this_year,
         "form": form,

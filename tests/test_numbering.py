@@ -157,3 +157,14 @@ def test_fifty_concurrent_registrations_get_fifty_distinct_consecutive_numbers(c
     assert errors == []
     assert sorted(results) == list(range(1, 51))
     assert IssuedNumber.objects.values("number").distinct().count() == 50
+
+
+def test_the_register_folds_a_run_of_voids_of_one_reason_into_one_line(cast, seed_content, client):
+    demo_path.take_through_path(seed_content, cast["drafter"], until=Stage.PRINTING)
+    groups = numbering.grouped(numbering.register("泉科", 2024))
+    assert len(groups) == 2
+    assert (groups[0].first.serial, groups[0].last.serial, groups[0].count) == (1, 122, 122)
+    assert groups[1].issued.number == "泉科〔2024〕123号"
+    client.force_login(cast["clerk"])
+    page = client.get("/numbers/?code=泉科&year=2024").content.decode()
+    assert "空号 122 个" in page and "泉科〔2024〕1号—122号" in page and "共 123 号" in page
