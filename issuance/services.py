@@ -352,6 +352,33 @@ def last_print_job(document):
     return document.print_jobs.order_by("-created_at", "-pk").first()
 
 
+# A job queued or running longer than this has lost its worker (a restart, a crash).
+PRINT_JOB_TIMEOUT = datetime.timedelta(minutes=10)
+
+
+def is_stale(job):
+    if job.status not in (PrintJob.Status.QUEUED, PrintJob.Status.RUNNING):
+        return False
+    return timezone.now() - (job.started_at or job.created_at) > PRINT_JOB_TIMEOUT
+
+
+@transaction.atomic
+def abandon_stale_print_job(document, user):
+    """Give up a job whose worker is gone, so that 印制 can be tried again; nothing is lost:
+    the job stays on record as failed."""
+    job = active_print_job(document)
+    if job is None or not is_stale(job):
+        return None
+    job = PrintJob.objects.select_for_update().get(pk=job.pk)
+    job.status = PrintJob.Status.FAILED
+    job.error = f"超过 {int(PRINT_JOB_TIMEOUT.total_seconds() // 60)} 分钟未完成，已停止等待"
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "finished_at"])
+    document = _lock(document)
+    record_event(document, "print_failed", user, document.stage, document.stage, job=job.pk, reason=job.error)
+    return job
+
+
 @transaction.atomic
 def request_print(document, user):
     """印制: queue the rendering of exactly the signed revision, with its number.

@@ -170,3 +170,21 @@ def test_a_celery_worker_prints_the_job_it_gets_from_redis(cast, short_content, 
         app.conf.broker_url = None
         if shutil.which("redis-cli"):
             subprocess.run(["redis-cli", "-n", "15", "DEL", queue], capture_output=True)
+
+
+def test_a_job_whose_worker_is_gone_can_be_tried_again(cast, at_printing, monkeypatch, client):
+    monkeypatch.setattr(printing, "dispatch", lambda job_id, backend_name=None: None)  # the worker never comes
+    job = printing.request(at_printing, cast["clerk"], backend_name="thread")
+    task = actions.open_tasks(at_printing).get()
+    client.force_login(cast["clerk"])
+    with pytest.raises(IssuanceError, match="没有失败"):
+        printing.retry(at_printing, cast["clerk"])
+    PrintJob.objects.filter(pk=job.pk).update(created_at=job.created_at - services.PRINT_JOB_TIMEOUT * 2)
+    page = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "印制超时" in page and 'value="retry"' in page
+    monkeypatch.undo()
+    assert client.post(f"/tasks/{task.pk}/", {"action": "retry"}).status_code == 302
+    statuses = list(at_printing.print_jobs.order_by("pk").values_list("status", "error"))
+    assert statuses[0][0] == "failed" and "未完成" in statuses[0][1]
+    assert statuses[1][0] == "done"
+    assert Document.objects.get(pk=at_printing.pk).stage == Stage.DISTRIBUTION

@@ -48,7 +48,9 @@ def request(document, user, backend_name=None):
 
 
 def retry(document, user, backend_name=None):
-    """Try again after a failed job: a new job, so that every attempt stays on record."""
+    """Try again after a failed job, or one whose worker is gone: a new job, so that every
+    attempt stays on record."""
+    services.abandon_stale_print_job(document, user)
     last = services.last_print_job(document)
     if last is None or last.status != PrintJob.Status.FAILED:
         raise IssuanceError("没有失败的印制任务需要重试")

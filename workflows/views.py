@@ -198,7 +198,8 @@ class PrintTaskView(TaskView):
 
     def extra_context(self):
         job = services.last_print_job(self.document)
-        return {"job": job, "job_active": job is not None and job.status in ("queued", "running")}
+        return {"job": job, "job_active": job is not None and job.status in ("queued", "running"),
+                "job_stale": job is not None and services.is_stale(job)}
 
     def post(self, request, *args, **kwargs):
         action = request.POST.get("action")
