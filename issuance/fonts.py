@@ -57,6 +57,12 @@ SYSTEM_FACES = (
 )
 
 
+# The seal's face: its outlines are read with fontTools and drawn as paths (issuance/seal.py).
+SEAL_FACE = Face("seal", "印章宋体", "FandolSong-Bold.otf", FANDOL_DIRS, "texlive-lang-chinese", "")
+# Characters the seal face lacks come from Noto Serif CJK Bold, the SC member of the collection.
+SEAL_FALLBACK_INDEX = 2
+
+
 class FontMissingError(RuntimeError):
     """A typeface the layout depends on is not installed."""
 
@@ -89,9 +95,21 @@ def font_path(key):
 
 
 @functools.cache
+def seal_font_path():
+    return _find(SEAL_FACE)
+
+
+@functools.cache
+def seal_fallback_path():
+    """(path, index in the collection) of the seal's fallback face."""
+    return _find(SYSTEM_FACES[0]), SEAL_FALLBACK_INDEX
+
+
+@functools.cache
 def check_fonts():
     """Fail with a clear message unless every face, loaded or system, is installed."""
     for key in FACES:
         font_path(key)
     for face in SYSTEM_FACES:
         _find(face)
+    seal_font_path()

@@ -112,9 +112,14 @@ def _pdf_frame_stand_in(route):
         route.fulfill(content_type="text/html; charset=utf-8", body="<p style='color:#888'>（测试中不加载 PDF 预览）</p>")
 
 
+PAGE_NUMBER = re.compile(r"—\s*\d+\s*—")
+
+
 def pdf_text(data):
-    """All the text of a PDF, without whitespace (lines wrap anywhere)."""
-    return squash("".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages))
+    """All the text of a PDF in reading order, without page numbers (a paragraph may run on
+    to the next page) and without whitespace (lines wrap anywhere)."""
+    pages = (PAGE_NUMBER.sub("", p.extract_text() or "") for p in PdfReader(io.BytesIO(data)).pages)
+    return squash("".join(pages))
 
 
 @pytest.fixture
