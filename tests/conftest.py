@@ -1,4 +1,3 @@
-import copy
 import json
 from pathlib import Path
 
@@ -6,6 +5,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from issuance import demo
+
+from . import builders
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CAST = ("drafter", "head", "reviewer", "deputy", "director", "clerk", "archivist", "outsider")
@@ -35,19 +36,4 @@ def seed_content():
 @pytest.fixture
 def short_content(seed_content):
     """A short 通知 without a number: quick to render, like a new draft."""
-    content = copy.deepcopy(seed_content)
-    content.update(
-        doc_number=None,
-        printed_date=None,
-        date=None,
-        title="泉州市科学技术局关于开展2026年科技活动周的通知",
-        body=[
-            {"kind": "paragraph", "text": "为普及科学知识，经研究，决定开展2026年科技活动周。现将有关事项通知如下。"},
-            {"kind": "heading1", "text": "一、活动时间"},
-            {"kind": "paragraph", "text": "2026年5月17日至23日。"},
-            {"kind": "heading1", "text": "二、工作要求"},
-            {"kind": "paragraph", "text": "各单位要高度重视，精心组织，确保活动取得实效。"},
-        ],
-        cc="市科协",
-    )
-    return content
+    return builders.short_content(seed_content)

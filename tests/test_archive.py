@@ -67,16 +67,6 @@ def _act(document, stage, user, decision, text):
     document.refresh_from_db()
 
 
-def _until(document, stage, retention="Y"):
-    User = get_user_model()
-    document.refresh_from_db()
-    while document.stage != stage:
-        current = Stage(document.stage)
-        demo_path.act(document, current, User.objects.get(username=demo_path.ACTORS[current]), retention=retention)
-        document.refresh_from_db()
-    return document
-
-
 def _build(seed_content):
     demo.load_organisation()
     User = get_user_model()
@@ -92,7 +82,7 @@ def _build(seed_content):
     _act(main, Stage.FIRST_REVIEW, cast["head"], Decision.RETURN, RETURN_REASON)
     services.save_content(main, drafter, {**first, "body": [{"kind": "paragraph", "text": SECOND_BODY}, *first["body"][1:]]})
     actions.submit(main, drafter, RESUBMIT_NOTE)
-    main = _until(main, Stage.ARCHIVED)
+    main = demo_path.advance(main, Stage.ARCHIVED)
 
     # Another one, of 2025, issued jointly with another organ, kept for 30 years.
     other = demo_path.take_through_path(

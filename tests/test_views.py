@@ -17,7 +17,6 @@ PDF) inside a transaction that is rolled back at the end; each test runs in its 
 savepoint on top, so what one test changes the next does not see.
 """
 
-import copy
 import re
 from collections.abc import Mapping
 from types import SimpleNamespace
@@ -36,6 +35,8 @@ from issuance.models import Decision, Document, Event, Opinion, Revision, Stage
 from issuance.roles import can_view
 from workflows import actions, demo_path
 from workflows.flows import DocumentFlow
+
+from .builders import short_content
 
 ANONYMOUS = "anonymous"
 CAST = ("drafter", "head", "reviewer", "deputy", "director", "clerk", "archivist", "outsider")
@@ -70,27 +71,6 @@ def row(xfail=None, **codes):
                      marks=[pytest.mark.xfail(strict=True, reason=xfail[who])] if who in xfail else [])
         for who in EVERYONE
     ]
-
-
-def short_content(seed_content, title, **changes):
-    """Like conftest's `short_content`: a short 通知 without a number, quick to render."""
-    content = copy.deepcopy(seed_content)
-    content.update(
-        doc_number=None,
-        printed_date=None,
-        date=None,
-        title=title,
-        body=[
-            {"kind": "paragraph", "text": "为普及科学知识，经研究，决定开展2026年科技活动周。现将有关事项通知如下。"},
-            {"kind": "heading1", "text": "一、活动时间"},
-            {"kind": "paragraph", "text": "2026年5月17日至23日。"},
-            {"kind": "heading1", "text": "二、工作要求"},
-            {"kind": "paragraph", "text": "各单位要高度重视，精心组织，确保活动取得实效。"},
-        ],
-        cc="市科协",
-    )
-    content.update(changes)
-    return content
 
 
 def _build(seed_content):
