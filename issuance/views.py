@@ -43,7 +43,8 @@ def home(request):
 
 @login_required
 def document_list(request):
-    scope = request.GET.get("scope", "mine")
+    # Drafters start from their own drafts; leaders and the office from all they may see.
+    scope = request.GET.get("scope") or ("mine" if request.user.has_perm("issuance.add_document") else "all")
     documents = visible_documents(request.user).select_related("department", "drafter")
     if scope == "mine":
         documents = documents.filter(drafter=request.user)

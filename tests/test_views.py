@@ -446,12 +446,23 @@ def test_the_list_of_all_documents_never_shows_one_the_user_may_not_see(client, 
     deputy=set(), director=set(), clerk=set(), archivist=set(), outsider={"foreign"}, anonymous=None,
 ))
 def test_my_documents_are_the_ones_i_drafted(client, world, who, expected):
-    response = as_(client, world, who).get("/documents/")
+    response = as_(client, world, who).get("/documents/?scope=mine")
     if expected is None:
-        assert_sent_to_login(response, "/documents/")
+        assert_sent_to_login(response, "/documents/?scope=mine")
         return
     assert response.status_code == 200
     assert document_links(response) == {world.ids[name] for name in expected}
+
+
+@pytest.mark.parametrize("who, scope", [
+    ("drafter", "mine"), ("head", "mine"), ("outsider", "mine"),
+    ("reviewer", "all"), ("deputy", "all"), ("director", "all"), ("clerk", "all"), ("archivist", "all"),
+])
+def test_the_document_list_opens_on_own_drafts_for_drafters_and_on_all_for_the_others(client, world, who, scope):
+    response = as_(client, world, who).get("/documents/")
+    expected = {"mine": {world.ids[n] for n, d in world.docs.items() if d.drafter == world.users[who]},
+                "all": {world.ids[n] for n, users in VISIBLE_TO.items() if who in users}}[scope]
+    assert document_links(response) == expected
 
 
 # --- 拟稿: the new-document page ---------------------------------------------------------------
