@@ -99,6 +99,19 @@ class DraftForm(forms.Form):
     printed_by = forms.CharField(label="印发机关", required=False, max_length=exchange.MAX_LINE_CHARS)
     copies = forms.IntegerField(label="印发份数", required=False, min_value=1, max_value=100000)
 
+    # The 稿纸 in the order of the printed page: 版头, 主体, 版记.
+    SECTIONS = (
+        ("版头", ("doc_type", "direction", "format", "urgency", "secrecy", "secrecy_period", "copy_number",
+                 "issuer_marks", "header_title", "signers")),
+        ("主体", ("title", "main_recipients", "body", "attachments", "signature_orgs", "date", "seal", "note")),
+        ("版记", ("cc", "printed_by", "copies")),
+    )
+    WIDE = ("title", "body")
+    HALF = ("issuer_marks", "header_title", "signers", "main_recipients", "attachments", "signature_orgs", "note", "cc")
+
+    def sections(self):
+        return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
+
     @classmethod
     def initial_for(cls, content, copies=None):
         """Form values for an existing content dict."""

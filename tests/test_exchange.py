@@ -100,3 +100,10 @@ def test_a_revision_diff_marks_the_changed_characters_and_paragraphs(seed_conten
     assert diffing.field_changes(seed_content, {**seed_content, "cc": None}) == [
         ("抄送机关", "市直机关文明办、局机关工会、机关妇委会，局领导", "（空）")
     ]
+
+
+def test_the_draft_form_shows_every_field_once_in_the_order_of_the_page():
+    form = DraftForm()
+    shown = [field.name for _, fields in form.sections() for field in fields]
+    assert sorted(shown) == sorted(form.fields) and len(shown) == len(set(shown))
+    assert [title for title, _ in form.sections()] == ["版头", "主体", "版记"]
