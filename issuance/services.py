@@ -143,6 +143,20 @@ def _new_revision(document, user, content):
     return revision
 
 
+def _void_signature(document):
+    """A return, or a change after 签发, means the text must be signed again."""
+    document.signed_revision = None
+    document.signed_by = None
+    document.signed_at = None
+
+
+def _record_opinion(document, user, step, decision, text):
+    return Opinion.objects.create(
+        document=document, revision=document.current_revision, round=document.round,
+        step=step, decision=decision, text=text, user=user,
+    )
+
+
 def _staff_department(user):
     staff = getattr(user, "staff", None)
     if staff is None:
@@ -164,9 +178,7 @@ def create_draft(user, content, copies=None):
     _check_copies(copies)
     department = _staff_department(user)
     document = Document(organ=department.organ, department=department, drafter=user, title="", copies=copies)
-    content = exchange.parse_document(content)
-    document.title = content["title"]
-    document.save()
+    document.save()  # the revision needs its pk; an invalid content rolls both back
     revision = _new_revision(document, user, content)
     document.save()
     assign_perm("issuance.view_document", user, document)
@@ -207,9 +219,7 @@ def save_content(document, user, content, copies=None):
     document.save()
     record_event(document, "save", user, document.stage, document.stage, revision=revision.number, sha256=revision.sha256)
     if document.signed_revision_id and document.stage == Stage.RECHECK:
-        document.signed_revision = None
-        document.signed_by = None
-        document.signed_at = None
+        _void_signature(document)
         _move(document, user, "resign_required", Stage.SIGNING, revision=revision.number)
     return revision
 
@@ -235,10 +245,7 @@ def submit(document, user, note=""):
     if not final_reviewers(document).exists():
         raise IssuanceError("没有拟稿人以外可办理终审的分管领导，请联系办公室调整")
     document.round += 1
-    Opinion.objects.create(
-        document=document, revision=document.current_revision, round=document.round,
-        step=Step.DRAFT, decision=Decision.SUBMIT, text=note.strip(), user=user,
-    )
+    _record_opinion(document, user, Step.DRAFT, Decision.SUBMIT, note.strip())
     _grant_path_access(document)
     _move(document, user, "submit", Stage.FIRST_REVIEW, round=document.round, revision=document.current_revision.number)
     return document
@@ -260,10 +267,7 @@ def withdraw(document, user, reason=""):
         raise IssuanceError("只有拟稿人可以撤回")
     if not can_withdraw(document, user):
         raise IssuanceError("初审已办理或公文不在初审环节，不能撤回")
-    Opinion.objects.create(
-        document=document, revision=document.current_revision, round=document.round,
-        step=Step.DRAFT, decision=Decision.WITHDRAW, text=reason.strip(), user=user,
-    )
+    _record_opinion(document, user, Step.DRAFT, Decision.WITHDRAW, reason.strip())
     _move(document, user, "withdraw", Stage.DRAFTING, round=document.round)
     return document
 
@@ -300,14 +304,9 @@ def decide(document, user, decision, text="", expected_stage=None):
     if decision == Decision.APPROVE and stage == Stage.RECHECK and document.signed_revision_id != document.current_revision_id:
         raise IssuanceError("签发后内容已变更，须重新签发")
 
-    opinion = Opinion.objects.create(
-        document=document, revision=document.current_revision, round=document.round,
-        step=step, decision=decision, text=text, user=user,
-    )
+    opinion = _record_opinion(document, user, step, decision, text)
     if decision == Decision.RETURN:
-        document.signed_revision = None
-        document.signed_by = None
-        document.signed_at = None
+        _void_signature(document)
         _move(document, user, "return", Stage.RETURNED, step=step, reason=text, opinion=opinion.pk)
         return opinion
     if stage == Stage.SIGNING:
