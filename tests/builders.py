@@ -24,3 +24,15 @@ def short_content(seed_content, title=SHORT_TITLE, **changes):
     )
     content.update(changes)
     return content
+
+
+ANONYMOUS = "anonymous"
+
+
+def as_(client, world, who):
+    """The client, logged in as the cast member `who` of `world` (or anonymous)."""
+    if client.cookies:
+        client.logout()
+    if who != ANONYMOUS:
+        client.force_login(world.users[who])
+    return client

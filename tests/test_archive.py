@@ -29,7 +29,8 @@ from issuance import archive_views, archiving, demo, services, storage, verifica
 from issuance.models import ArchiveFile, ArchiveRecord, Decision, Document, Event, Stage
 from workflows import actions, demo_path
 
-ANONYMOUS = "anonymous"
+from .builders import ANONYMOUS, as_
+
 CAST = ("drafter", "head", "reviewer", "deputy", "director", "clerk", "archivist", "outsider")
 EVERYONE = CAST + (ANONYMOUS,)
 NAMES = {"drafter": "林晓峰", "head": "陈志明", "reviewer": "王丽", "deputy": "黄建国", "director": "张伟",
@@ -512,14 +513,6 @@ def test_export_archive_refuses_an_unknown_code_and_a_tampered_package(world, tm
 
 
 # The archive pages -------------------------------------------------------------------
-
-def as_(client, world, who):
-    if client.cookies:
-        client.logout()
-    if who != ANONYMOUS:
-        client.force_login(world.users[who])
-    return client
-
 
 def archive_urls(world):
     record = world.main.archive_record

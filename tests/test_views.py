@@ -36,9 +36,8 @@ from issuance.roles import can_view
 from workflows import actions, demo_path
 from workflows.flows import DocumentFlow
 
-from .builders import short_content
+from .builders import ANONYMOUS, as_, short_content
 
-ANONYMOUS = "anonymous"
 CAST = ("drafter", "head", "reviewer", "deputy", "director", "clerk", "archivist", "outsider")
 EVERYONE = CAST + (ANONYMOUS,)
 
@@ -174,15 +173,6 @@ def world(built, db):
         issued_tasks=built.issued_tasks,
         ids={**built.docs, **{f"task_{name}": pk for name, pk in built.tasks.items()}},
     )
-
-
-def as_(client, world, who):
-    """The client, logged in as `who` (or anonymous)."""
-    if client.cookies:
-        client.logout()
-    if who != ANONYMOUS:
-        client.force_login(world.users[who])
-    return client
 
 
 def assert_sent_to_login(response, url):
