@@ -13,7 +13,7 @@ from issuance import services
 from issuance.models import Stage
 from issuance.services import IssuanceError
 
-from . import flows
+from . import flows, queries
 from .models import DocumentProcess
 
 
@@ -22,12 +22,9 @@ def process_of(document):
 
 
 def open_tasks(document):
-    process = process_of(document)
-    if process is None:
-        return Task.objects.none()
-    return Task.objects.filter(
-        process=process, flow_task_type="HUMAN", status__in=[STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED]
-    ).select_related("owner")
+    return queries.human_tasks().filter(
+        process__documentprocess__document=document, status__in=[STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED]
+    )
 
 
 def submit(document, user, note=""):
