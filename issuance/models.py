@@ -182,6 +182,12 @@ class Document(models.Model):
     def is_issued(self):
         return bool(self.issued_pdf)
 
+    def exchange_content(self):
+        """What an export writes: the issued text once there is one, else the current draft."""
+        if self.signed_revision_id and self.doc_number:
+            return self.issued_content()
+        return self.current_revision.content
+
     def issued_content(self):
         """The signed text with what 签发, 登记 and 印制 add: the 成文日期 where the draft left it
         open (the day of signing), the 发文字号, the 印发日期 and, for 上行文, the 签发人."""

@@ -237,7 +237,7 @@ def document_issued_pdf(request, pk):
 def document_export(request, pk):
     """The exchange JSON of the issued text if there is one, else of the current draft."""
     document = _visible(request, pk)
-    content = document.issued_content() if document.signed_revision_id and document.doc_number else document.current_revision.content
+    content = document.exchange_content()
     response = HttpResponse(exchange.dump_json(content), content_type="application/json; charset=utf-8")
     name = document.doc_number or f"草稿-{document.pk}"
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name + '.json')}"

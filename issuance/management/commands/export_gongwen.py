@@ -18,9 +18,5 @@ class Command(BaseCommand):
             document = Document.objects.get(pk=options["id"])
         except Document.DoesNotExist:
             raise CommandError(f"公文 {options['id']} 不存在") from None
-        if document.signed_revision_id and document.doc_number:
-            content = document.issued_content()
-        else:
-            content = document.current_revision.content
-        Path(options["output"]).write_text(exchange.dump_json(content), encoding="utf-8")
+        Path(options["output"]).write_text(exchange.dump_json(document.exchange_content()), encoding="utf-8")
         self.stdout.write(f"已导出到 {options['output']}")
