@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from issuance import chain_views
 from issuance import office_views as office
 from issuance import views as documents
+from workflows import document_views as document_pages
 from workflows import views as tasks
 
 urlpatterns = [
@@ -18,10 +20,10 @@ urlpatterns = [
     path("tasks/<int:task_pk>/release/", tasks.release, name="release"),
     path("documents/", documents.document_list, name="documents"),
     path("documents/new/", documents.document_create, name="document_create"),
-    path("documents/<int:pk>/", documents.document_detail, name="document"),
-    path("documents/<int:pk>/edit/", documents.document_edit, name="document_edit"),
-    path("documents/<int:pk>/submit/", documents.document_submit, name="document_submit"),
-    path("documents/<int:pk>/withdraw/", documents.document_withdraw, name="document_withdraw"),
+    path("documents/<int:pk>/", document_pages.document_detail, name="document"),
+    path("documents/<int:pk>/edit/", document_pages.document_edit, name="document_edit"),
+    path("documents/<int:pk>/submit/", document_pages.document_submit, name="document_submit"),
+    path("documents/<int:pk>/withdraw/", document_pages.document_withdraw, name="document_withdraw"),
     path("documents/<int:pk>/grant/", documents.document_grant, name="document_grant"),
     path("documents/<int:pk>/preview.pdf", documents.document_preview, name="document_preview"),
     path("documents/<int:pk>/issued.pdf", documents.document_issued_pdf, name="document_issued_pdf"),
@@ -32,6 +34,10 @@ urlpatterns = [
     path("recipients/", office.recipient_list, name="recipients"),
     path("recipients/new/", office.recipient_edit, name="recipient_create"),
     path("recipients/<int:pk>/", office.recipient_edit, name="recipient_edit"),
+    path("chains/", chain_views.chain_list, name="chains"),
+    path("chains/new/", chain_views.chain_edit, name="chain_create"),
+    path("chains/<int:pk>/", chain_views.chain_edit, name="chain_edit"),
+    path("chains/<int:pk>/sample/", chain_views.chain_sample, name="chain_sample"),
     path("admin/", admin.site.urls),
 ]
 

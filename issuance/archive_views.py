@@ -2,8 +2,9 @@
 its files and its export as a zip.
 
 Open to the 档案员, the office (办公室文书, 办公室核稿) and the 主要领导; anyone else
-gets 403, anonymous visitors the login page. Within the archive a user sees the records
-of the documents they may see (issuance.roles.can_view); others answer 404.
+gets 403, anonymous visitors the login page. Each organ's archive (its 全宗) is its own:
+a user sees the records of the organs where they hold one of those roles, and a record of
+another organ answers 404.
 Nothing here changes a record: there are only GET views.
 """
 
@@ -22,13 +23,7 @@ from django.views.decorators.http import require_safe
 from . import archiving
 from .exceptions import IssuanceError
 from .models import ArchiveFile, ArchiveRecord, Retention
-from .roles import ROLE_PERMISSIONS, Role, can_view, visible_documents
-
-# The roles that may browse the archive, through the permissions their groups hold, so
-# that a user granted one of these permissions directly may browse it too. The nav link
-# in templates/base.html tests the same permissions.
-ARCHIVE_ROLES = (Role.ARCHIVIST, Role.CLERK, Role.OFFICE_REVIEWER, Role.PRINCIPAL)
-ARCHIVE_PERMISSIONS = tuple(f"issuance.{codename}" for role in ARCHIVE_ROLES for codename in ROLE_PERMISSIONS[role])
+from .roles import ARCHIVE_ROLES, may_browse_archive, memberships
 
 PAGE_SIZE = 50
 SEARCH_FIELDS = (
@@ -45,10 +40,6 @@ SEARCH_FIELDS = (
 )
 
 
-def may_browse_archive(user):
-    return user.is_authenticated and user.is_active and any(user.has_perm(p) for p in ARCHIVE_PERMISSIONS)
-
-
 def archive_access(view):
     @functools.wraps(view)
     @login_required
@@ -62,14 +53,13 @@ def archive_access(view):
 
 
 def _records(user):
-    return ArchiveRecord.objects.filter(document__in=visible_documents(user))
+    """The archives (全宗) of the organs where the user holds an archive role."""
+    return ArchiveRecord.objects.filter(document__organ_id__in=memberships(user).organs(*ARCHIVE_ROLES))
 
 
 def _record(request, pk):
-    record = get_object_or_404(ArchiveRecord.objects.select_related("document", "archived_by"), pk=pk)
-    if not can_view(request.user, record.document):
-        raise Http404("没有找到该档案")
-    return record
+    """A record of another organ's archive does not exist for this user."""
+    return get_object_or_404(_records(request.user).select_related("document", "archived_by"), pk=pk)
 
 
 def search(records, params):

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from . import exchange, storage
 from .exceptions import IssuanceError
-from .models import ArchiveFile, ArchiveRecord, Decision, Document, Organ, Retention, display_name
+from .models import ArchiveFile, ArchiveRecord, Decision, Document, Organ, Retention, StepKind, display_name
 
 logger = logging.getLogger(__name__)
 
@@ -95,13 +95,15 @@ def _cn_datetime(moment):
 def opinions(document):
     """Every opinion of every round, in the order given."""
     rows, last_round = [], None
-    for opinion in document.opinions.select_related("user", "revision").order_by("created_at", "pk"):
+    for opinion in document.opinions.select_related("user", "revision", "state").order_by("created_at", "pk"):
         rows.append({
             "round": opinion.round,
             "round_start": last_round is not None and opinion.round != last_round,
-            "step": opinion.get_step_display(),
-            "step_key": opinion.step,
+            "step": opinion.step,
+            "party": opinion.party,
+            "kind": opinion.state.kind if opinion.state_id else "draft",
             "decision": opinion.get_decision_display(),
+            "decision_key": opinion.decision,
             "returned": opinion.decision == Decision.RETURN,
             "text": opinion.text,
             "user": display_name(opinion.user),
@@ -167,7 +169,7 @@ def metadata(record, document, files):
         "签发时间": document.signed_at.isoformat() if document.signed_at else None,
         "正式文件": {"sha256": document.issued_pdf_sha256, "页数": document.issued_pages},
         "审批意见": [
-            {key: row[key] for key in ("round", "step", "decision", "text", "user", "time", "revision")}
+            {key: row[key] for key in ("round", "step", "party", "decision", "text", "user", "time", "revision")}
             for row in opinions(document)
         ],
         "分发": distribution_list(record, document)["分发"],
@@ -185,7 +187,13 @@ def render_draft_sheet(record, document, content):
 
     fonts.check_fonts()
     rows = opinions(document)
-    signing = next((row for row in reversed(rows) if row["step_key"] == "signing" and not row["returned"]), None)
+    signing = next((row for row in reversed(rows) if row["kind"] == StepKind.SIGN and row["decision_key"] == "approve"),
+                   None)
+    # The 会签栏: each party's last opinion in the round that was signed.
+    countersigned = {}
+    for row in rows:
+        if row["party"] and row["round"] == document.round and row["decision_key"] == "approve":
+            countersigned[row["party"]] = row
     context = {
         "record": record,
         "document": document,
@@ -196,6 +204,7 @@ def render_draft_sheet(record, document, content):
         "written_date": exchange.format_date_cn(content.get("date")),
         "opinions": rows,
         "signing": signing,
+        "countersigned": list(countersigned.values()),
         "archived_at": _cn_datetime(record.archived_at),
     }
     html = render_to_string(DRAFT_SHEET_TEMPLATE, context)

@@ -5,8 +5,8 @@ import re
 
 from django import forms
 
-from . import exchange
-from .models import Decision, Distribution, Retention
+from . import chains, exchange
+from .models import STEP_ROLES, Actor, Decision, Distribution, Organ, Retention
 
 HEADING_PATTERNS = (
     ("heading1", re.compile(r"^[一二三四五六七八九十百]+、")),
@@ -171,6 +171,15 @@ class DecisionForm(forms.Form):
     text = forms.CharField(label="意见内容", widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000,
                            help_text="同意时可以不填；退回时请写明理由，拟稿人将据此修改")
 
+    def __init__(self, *args, targets=(("drafter", "拟稿人"),), **kwargs):
+        super().__init__(*args, **kwargs)
+        if len(targets) > 1:
+            # A reviewer returns to the drafter or to an earlier step of the chain.
+            self.fields["return_to"] = forms.ChoiceField(
+                label="退回至", choices=list(targets), initial="drafter", required=False,
+                help_text="退回拟稿人修改后重新送审；退回之前的环节则从该环节起重新办理",
+            )
+
     def clean(self):
         data = super().clean()
         if data.get("decision") == Decision.RETURN and not (data.get("text") or "").strip():
@@ -219,3 +228,107 @@ class ArchiveForm(forms.Form):
 
 class GrantForm(forms.Form):
     username = forms.CharField(label="用户名", max_length=150)
+
+
+class RoutingForm(forms.Form):
+    """How a draft is routed: for whom it is drafted, its 类别 and the 科室 that countersign."""
+
+    department = forms.ModelChoiceField(label="承办科室", queryset=None, empty_label=None)
+    category = forms.ChoiceField(label="类别", required=False,
+                                 help_text="按类别适用相应的审核流程，如宣传类需三审；一般公文不选")
+    countersign = forms.ModelMultipleChoiceField(
+        label="会签科室", queryset=None, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="需要其他科室会签时勾选；联合行文时由各联合发文机关会签",
+    )
+
+    def __init__(self, *args, departments, categories, organ_departments, fixed_department=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = departments
+        if fixed_department is not None:
+            self.fields["department"].disabled = True
+            self.fields["department"].initial = fixed_department
+        self.fields["category"].choices = [("", "一般公文")] + [(c, c) for c in categories]
+        self.fields["countersign"].queryset = organ_departments
+
+
+class ChainForm(forms.Form):
+    """A 审核流程's name and the documents it applies to."""
+
+    name = forms.CharField(label="流程名称", max_length=50)
+    doc_types = forms.MultipleChoiceField(label="适用文种", required=False, widget=forms.CheckboxSelectMultiple,
+                                          choices=[(v, v) for v in exchange.DOC_TYPES], help_text="不选表示全部文种")
+    directions = forms.MultipleChoiceField(label="适用行文方向", required=False, widget=forms.CheckboxSelectMultiple,
+                                           choices=[(v, v) for v in exchange.DIRECTIONS], help_text="不选表示全部")
+    category = forms.CharField(label="适用类别", max_length=40, required=False,
+                               help_text="如“宣传类”；填写后拟稿人选择该类别的公文适用本流程，留空表示不限类别")
+    active = forms.BooleanField(label="启用", required=False, initial=True)
+
+
+class StepForm(forms.Form):
+    """One step of a chain, as the administrator enters it."""
+
+    name = forms.CharField(label="环节名称", max_length=20, required=False)
+    kind = forms.ChoiceField(label="类型", choices=[("review", "审核"), ("sign", "签发")], initial="review")
+    actor = forms.ChoiceField(label="办理人", choices=Actor.choices)
+    role = forms.ChoiceField(label="岗位", required=False,
+                             choices=[("", "—")] + [(r.value, r.label) for r in STEP_ROLES])
+    users = forms.TypedMultipleChoiceField(label="指定人员", required=False, coerce=int,
+                                           widget=forms.SelectMultiple(attrs={"size": 3}))
+    parallel = forms.BooleanField(label="各自会签", required=False)
+
+    def __init__(self, *args, people=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # The rows are a table: each field carries its column's name for screen readers.
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault("aria-label", field.label)
+        # The organ's people, read once for the whole formset (see BaseStepFormSet).
+        self.fields["users"].choices = [(user.pk, f"{user.last_name}{user.first_name}") for user in people]
+
+
+class BaseStepFormSet(forms.BaseFormSet):
+    def __init__(self, *args, people=(), **kwargs):
+        self.people = list(people)
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "people": self.people}
+
+    def steps(self):
+        """The filled-in rows in the order the administrator gave, deleted rows left out."""
+        rows = [form for form in self.ordered_forms if (form.cleaned_data.get("name") or "").strip()]
+        by_id = {user.pk: user for user in self.people}
+        return [
+            chains.StepSpec(name=form.cleaned_data["name"], actor=form.cleaned_data["actor"],
+                            kind=form.cleaned_data["kind"], role=form.cleaned_data.get("role") or "",
+                            parallel=form.cleaned_data.get("parallel", False),
+                            users=[by_id[pk] for pk in form.cleaned_data.get("users") or []])
+            for form in rows
+        ]
+
+
+StepFormSet = forms.formset_factory(StepForm, formset=BaseStepFormSet, extra=2, can_delete=True, can_order=True,
+                                    max_num=chains.MAX_STEPS, absolute_max=chains.MAX_STEPS + 5)
+
+
+class SampleForm(forms.Form):
+    """A sample document, to see who would act on each step of a chain."""
+
+    department = forms.ModelChoiceField(label="承办科室", queryset=None, empty_label=None)
+    doc_type = forms.ChoiceField(label="文种", choices=[(v, v) for v in exchange.DOC_TYPES], initial="通知")
+    direction = forms.ChoiceField(label="行文方向", choices=[(v, v) for v in exchange.DIRECTIONS], initial="下行文")
+    countersign = forms.ModelMultipleChoiceField(label="会签科室", queryset=None, required=False,
+                                                 widget=forms.CheckboxSelectMultiple)
+    co_organs = forms.ModelMultipleChoiceField(label="联合发文机关", queryset=None, required=False,
+                                               widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, organ, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = organ.departments.all()
+        self.fields["countersign"].queryset = organ.departments.all()
+        self.fields["co_organs"].queryset = Organ.objects.exclude(pk=organ.pk)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("department") and data.get("department") in (data.get("countersign") or ()):
+            self.add_error("countersign", "承办科室不会签自己的公文，请去掉")
+        return data

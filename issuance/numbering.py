@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from .exceptions import IssuanceError
 from .exchange import DOC_NUMBER_RE
-from .models import IssuedNumber, NumberSequence, NumberVoid
+from .models import IssuedNumber, NumberSequence, NumberVoid, Role
+from .roles import require
 
 MAX_VOID_REASON = 200
 
@@ -110,8 +111,7 @@ def _record_void(organ_code, year, serial, user, reason):
 def void_next(organ, user, reason):
     """作废 the next number of this year: it is taken from the sequence and recorded as a 空号
     (for a number used outside the system, or reserved by mistake)."""
-    if not user.has_perm("issuance.issue_document"):
-        raise IssuanceError("只有办公室文书可以作废文号")
+    require(user, (Role.CLERK,), organ, "只有本机关的办公室文书可以作废文号")
     reason = _clean_reason(reason)
     year = timezone.localdate().year
     sequence = _locked_sequence(organ.code, year)

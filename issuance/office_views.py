@@ -1,40 +1,44 @@
-"""The office's own pages: the register of 发文字号 and the address book of recipient organs."""
+"""The office's own pages: the register of 发文字号 and the address book of recipient organs.
+
+Each page is one organ's: the office staff of that organ open it; anyone else, the staff of
+another organ included, gets 403. Someone who works in two organs' offices picks the organ.
+"""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from . import numbering, services
 from .exceptions import IssuanceError
 from .forms import ReasonForm, RecipientOrganForm
-from .models import Organ
-
-OFFICE_PERMISSIONS = ("issuance.issue_document", "issuance.review_office", "issuance.archive_document")
-
-
-def is_office(user):
-    return any(user.has_perm(permission) for permission in OFFICE_PERMISSIONS)
+from .models import RecipientOrgan, Role
+from .roles import OFFICE_ROLES, organs_of
 
 
-def _organ_of(user):
-    staff = getattr(user, "staff", None)
-    if staff is None:
-        raise PermissionDenied("您尚未分配科室")
-    return staff.department.organ
+def office_organ(request, roles=OFFICE_ROLES, message="只有办公室可以查看该页面", code=None):
+    """The organ whose office page this is: the one asked for (by 机关代字 or id), which must
+    be one where the user holds one of `roles`, else the first such organ."""
+    organs = list(organs_of(request.user, *roles))
+    if not organs:
+        raise PermissionDenied(message)
+    wanted = code if code is not None else request.GET.get("organ", "")
+    if not wanted:
+        return organs[0], organs
+    for organ in organs:
+        if wanted in (organ.code, str(organ.pk)):
+            return organ, organs
+    raise PermissionDenied(message)
 
 
 @login_required
 def number_register(request):
     """Every number of a year in order, issued or void, so that a gap is always explained."""
-    if not is_office(request.user):
-        raise PermissionDenied("只有办公室可以查看发文字号登记簿")
-    organ = _organ_of(request.user)
-    codes = list(Organ.objects.order_by("code").values_list("code", flat=True))
-    code = request.GET.get("code") or organ.code
-    if code not in codes:
-        code = organ.code
+    organ, organs = office_organ(request, message="只有本机关办公室可以查看发文字号登记簿",
+                                 code=request.GET.get("code", ""))
+    code, codes = organ.code, [o.code for o in organs]
     years = numbering.register_years(code)
     this_year = timezone.localdate().year
     year = request.GET.get("year", "")
@@ -44,7 +48,7 @@ def number_register(request):
         form = ReasonForm(request.POST)
         if form.is_valid():
             try:
-                void = numbering.void_next(Organ.objects.get(code=code), request.user, form.cleaned_data["reason"])
+                void = numbering.void_next(organ, request.user, form.cleaned_data["reason"])
             except IssuanceError as error:
                 messages.error(request, error.message)
             else:
@@ -54,7 +58,7 @@ def number_register(request):
     return render(request, "issuance/number_register.html", {
         "rows": numbering.grouped(rows), "total": len(rows), "code": code, "codes": codes, "year": year,
         "years": sorted(set(years) | {this_year}, reverse=True),
-        "can_void": request.user.has_perm("issuance.issue_document") and year == this_year,
+        "can_void": organs_of(request.user, Role.CLERK).filter(pk=organ.pk).exists() and year == this_year,
         "form": form,
         "counts": {"issued": sum(r.state == "已登记" for r in rows), "void": sum(r.state == "空号" for r in rows)},
     })
@@ -62,21 +66,21 @@ def number_register(request):
 
 @login_required
 def recipient_list(request):
-    if not is_office(request.user):
-        raise PermissionDenied("只有办公室可以查看收文机关名录")
-    organ = _organ_of(request.user)
+    organ, organs = office_organ(request, message="只有本机关办公室可以查看收文机关名录")
     return render(request, "issuance/recipient_list.html", {
-        "recipients": organ.recipients.all(),
-        "can_edit": request.user.has_perm("issuance.issue_document"),
+        "organ": organ, "organs": organs, "recipients": organ.recipients.all(),
+        "can_edit": organs_of(request.user, Role.CLERK).filter(pk=organ.pk).exists(),
     })
 
 
 @login_required
 def recipient_edit(request, pk=None):
-    if not request.user.has_perm("issuance.issue_document"):
-        raise PermissionDenied("只有办公室文书可以维护收文机关名录")
-    organ = _organ_of(request.user)
-    recipient = get_object_or_404(organ.recipients, pk=pk) if pk else None
+    message = "只有本机关的办公室文书可以维护收文机关名录"
+    organ, organs = office_organ(request, (Role.CLERK,), message)
+    recipient = None
+    if pk:  # another organ's entry does not exist for this clerk
+        recipient = get_object_or_404(RecipientOrgan.objects.select_related("organ"), pk=pk, organ__in=organs)
+        organ = recipient.organ
     if request.method == "POST":
         form = RecipientOrganForm(request.POST)
         if form.is_valid():
@@ -86,7 +90,7 @@ def recipient_edit(request, pk=None):
                 messages.error(request, error.message)
             else:
                 messages.success(request, "收文机关名录已保存")
-                return redirect("recipients")
+                return redirect(f"{reverse('recipients')}?organ={organ.pk}")
         return render(request, "issuance/recipient_form.html", {"form": form, "recipient": recipient}, status=400)
     initial = {"name": recipient.name, "aliases": recipient.aliases, "active": recipient.active} if recipient else None
     form = RecipientOrganForm(initial=initial)

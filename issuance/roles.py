@@ -1,136 +1,265 @@
-"""The roles of the 发文办理 path, as Django groups with model permissions, and who may act at each stage."""
+"""Who holds which role where, and what that lets them see and do, as database filters.
 
-from .models import REVIEW_STEPS, Opinion, Stage
+Everything here is a predicate over rows, not a loop over documents or tasks:
 
+- `visible_documents(user)`: a document is seen by its drafter; once submitted, by the
+  office and the principal of its organ and by the head or 分管领导 of its 科室; by everyone
+  who may take, or took, one of its steps (a 会签 party of another 科室 or organ included);
+  and by the people it was granted to one by one (django-guardian rows).
+- `actionable_states(user)` and `eligible_users(...)`: the two directions of one relation,
+  "this person may take this step state", with the 三审 rules (never the drafter, never two
+  review steps of one document) applied in SQL.
 
-class Role:
-    DRAFTER = "拟稿人"
-    DEPARTMENT_HEAD = "科室负责人"
-    OFFICE_REVIEWER = "办公室核稿"
-    SUPERVISOR = "分管领导"
-    PRINCIPAL = "主要领导"
-    CLERK = "办公室文书"
-    ARCHIVIST = "档案员"
+A person's appointments are read once per request (`memberships`) and turned into literal
+conditions, so these filters use the indexes on (organ, role) and (organ, stage).
+"""
 
+from dataclasses import dataclass, field
 
-# Each group and the permission codenames (app "issuance") it holds.
-ROLE_PERMISSIONS = {
-    Role.DRAFTER: ["add_document", "view_document"],
-    Role.DEPARTMENT_HEAD: ["review_first"],
-    Role.OFFICE_REVIEWER: ["review_office"],
-    Role.SUPERVISOR: ["review_final"],
-    Role.PRINCIPAL: ["sign_document"],
-    Role.CLERK: ["issue_document"],
-    Role.ARCHIVIST: ["archive_document"],
-}
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q
 
-# The roles that see every submitted document of their organ: the office and the principal.
-OFFICE_ROLES = (Role.OFFICE_REVIEWER, Role.CLERK, Role.ARCHIVIST, Role.PRINCIPAL, Role.SUPERVISOR)
+from .exceptions import IssuanceError
+from .models import (
+    DEPARTMENT_ROLES,
+    Appointment,
+    Department,
+    Document,
+    DocumentUserObjectPermission,
+    Organ,
+    Role,
+    StepState,
+)
 
-# The permission that lets a user act at a stage.
-STAGE_PERMISSION = {
-    Stage.FIRST_REVIEW: "issuance.review_first",
-    Stage.SECOND_REVIEW: "issuance.review_office",
-    Stage.FINAL_REVIEW: "issuance.review_final",
-    Stage.SIGNING: "issuance.sign_document",
-    Stage.RECHECK: "issuance.issue_document",
-    Stage.REGISTRATION: "issuance.issue_document",
-    Stage.PRINTING: "issuance.issue_document",
-    Stage.DISTRIBUTION: "issuance.issue_document",
-    Stage.ARCHIVING: "issuance.archive_document",
-}
-
-
-def holders(permission, organ):
-    """Active staff of `organ` who hold `permission` ("issuance.review_first"), through a group or directly."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Permission
-    from django.db.models import Q
-
-    app_label, codename = permission.split(".")
-    perm = Permission.objects.get(content_type__app_label=app_label, codename=codename)
-    return (
-        get_user_model().objects.filter(Q(groups__permissions=perm) | Q(user_permissions=perm) | Q(is_superuser=True))
-        .filter(is_active=True, staff__department__organ=organ)
-        .distinct()
-    )
+# Roles that see every submitted document of their organ.
+ORGAN_VIEWERS = (Role.OFFICE_REVIEWER, Role.CLERK, Role.ARCHIVIST, Role.PRINCIPAL)
+# Roles that see the submitted documents of the 科室 they hold the role for.
+DEPARTMENT_VIEWERS = (Role.DEPARTMENT_HEAD, Role.SUPERVISOR)
+# The office: its pages are the 文号登记簿 and the address book.
+OFFICE_ROLES = (Role.OFFICE_REVIEWER, Role.CLERK, Role.ARCHIVIST)
+# Who may browse an organ's archive (its 全宗).
+ARCHIVE_ROLES = (Role.ARCHIVIST, Role.CLERK, Role.OFFICE_REVIEWER, Role.PRINCIPAL)
+# Who may let one more person see a document of their organ.
+GRANTING_ROLES = (Role.CLERK, Role.OFFICE_REVIEWER)
+# Decisions that count as having taken a step.
+DECIDED = (StepState.Status.DONE, StepState.Status.RETURNED)
 
 
-def first_reviewers(document):
-    """Who may do the 初审: the drafting 科室's head; when the head drafted it or the 科室 has
-    none, another holder of the role in the 科室, else in the organ. Never the drafter."""
-    department = document.department
-    if department.head_id and department.head_id != document.drafter_id:
-        return type(department.head).objects.filter(pk=department.head_id, is_active=True)
-    candidates = holders(STAGE_PERMISSION[Stage.FIRST_REVIEW], document.organ).exclude(pk=document.drafter_id)
-    in_department = candidates.filter(staff__department=department)
-    return in_department if in_department.exists() else candidates
+@dataclass(frozen=True)
+class Held:
+    organ_id: int
+    role: str
+    department_ids: frozenset = field(default_factory=frozenset)
 
 
-def final_reviewers(document):
-    """Who may do the 终审: the 科室's 分管领导, or any 分管领导 when it names none or it is the drafter."""
-    department = document.department
-    if department.supervisor_id and department.supervisor_id != document.drafter_id:
-        return type(department.supervisor).objects.filter(pk=department.supervisor_id, is_active=True)
-    return holders(STAGE_PERMISSION[Stage.FINAL_REVIEW], document.organ).exclude(pk=document.drafter_id)
+class Memberships:
+    """One person's appointments, read in one query."""
+
+    def __init__(self, user):
+        self.user = user
+        rows = {}
+        if user is not None and user.is_authenticated and user.is_active:
+            for organ_id, role, department_id in Appointment.objects.filter(user=user).values_list(
+                "organ_id", "role", "departments__id"
+            ):
+                rows.setdefault((organ_id, role), set())
+                if department_id is not None:
+                    rows[(organ_id, role)].add(department_id)
+        self.held = [Held(organ, role, frozenset(departments)) for (organ, role), departments in rows.items()]
+
+    def __bool__(self):
+        return bool(self.held)
+
+    def organs(self, *roles):
+        """Ids of the organs in which the person holds any of `roles` (any role if none given)."""
+        return sorted({h.organ_id for h in self.held if not roles or h.role in roles})
+
+    def departments(self, *roles):
+        """Ids of the 科室 for which the person holds any of `roles`."""
+        return sorted({d for h in self.held if h.role in roles for d in h.department_ids})
+
+    def holds(self, role, organ):
+        organ_id = getattr(organ, "pk", organ)
+        return any(h.role == role and h.organ_id == organ_id for h in self.held)
+
+    def holds_any(self, roles, organ=None):
+        organ_id = getattr(organ, "pk", organ)
+        return any(h.role in roles and (organ_id is None or h.organ_id == organ_id) for h in self.held)
+
+    def candidate_filter(self, prefix=""):
+        """The StepStates whose candidate rule names this person through one of their roles."""
+        q = Q(pk__in=[])
+        for h in self.held:
+            rule = Q(**{f"{prefix}candidate_organ_id": h.organ_id, f"{prefix}candidate_role": h.role})
+            if h.role in DEPARTMENT_ROLES:
+                rule &= Q(**{f"{prefix}candidate_department__isnull": True}) | Q(
+                    **{f"{prefix}candidate_department_id__in": sorted(h.department_ids)}
+                )
+            q |= rule
+        return q
+
+
+def memberships(user):
+    """The person's appointments, cached on the user object for the rest of the request."""
+    cached = getattr(user, "_gongwen_memberships", None)
+    if cached is None:
+        cached = Memberships(user)
+        if user is not None:
+            user._gongwen_memberships = cached
+    return cached
+
+
+def forget_memberships(user):
+    if hasattr(user, "_gongwen_memberships"):
+        del user._gongwen_memberships
+
+
+def organs_of(user, *roles):
+    """The organs where `user` holds any of `roles`, as a queryset."""
+    return Organ.objects.filter(pk__in=memberships(user).organs(*roles))
+
+
+def drafting_departments(user):
+    """The 科室 a user may draft for (their 拟稿人 appointments)."""
+    return Department.objects.filter(pk__in=memberships(user).departments(Role.DRAFTER)).select_related("organ")
+
+
+def may_draft(user):
+    return bool(memberships(user).departments(Role.DRAFTER))
+
+
+# --- Who may take a step state ---------------------------------------------------------------
+
+
+def _excluded_by_review_rules(user):
+    """States this person may not take under the 三审 rules: a review step of their own
+    draft, or of a document of which they took another review step."""
+    took_other_step = StepState.objects.filter(
+        document=OuterRef("document"), is_review=True, finished_by=user, status__in=DECIDED,
+    ).exclude(position=OuterRef("position"))
+    return Q(is_review=True) & (Q(document__drafter=user) | Exists(took_other_step))
+
+
+def actionable_states(user):
+    """The open step states `user` may take now."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return StepState.objects.none()
+    m = memberships(user)
+    named = StepState.candidate_users.through.objects.filter(stepstate=OuterRef("pk"), user=user)
+    may = Q(assignee=user) | (Q(assignee__isnull=True) & (m.candidate_filter() | Exists(named)))
+    return StepState.objects.filter(status=StepState.Status.OPEN).filter(may).exclude(_excluded_by_review_rules(user))
+
+
+def may_act(user, state):
+    """Whether `user` may take `state` now (one query)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return actionable_states(user).filter(pk=state.pk).exists()
+
+
+def eligible_users(document, *, organ=None, role="", department=None, users=(), assignee=None, position=None,
+                   is_review=False):
+    """The people who may take a step state with this candidate rule, under the 三审 rules.
+
+    The other direction of `actionable_states`: used to open a state (a task goes straight
+    to a person's 待办 when exactly one person may take it), to check before submission
+    that every step has someone, and to show an administrator who would act on a step.
+    """
+    User = get_user_model()
+    if assignee is not None:
+        people = User.objects.filter(pk=assignee.pk)
+    elif users:
+        people = User.objects.filter(pk__in=[u.pk for u in users])
+    else:
+        held = Appointment.objects.filter(user=OuterRef("pk"), organ=organ, role=role)
+        if department is not None and role in DEPARTMENT_ROLES:
+            held = held.filter(departments=department)
+        people = User.objects.filter(Exists(held))
+    people = people.filter(is_active=True)
+    if is_review:
+        people = people.exclude(pk=document.drafter_id)
+        if document.pk is not None:
+            took_other_step = StepState.objects.filter(
+                document=document, is_review=True, status__in=DECIDED, finished_by__isnull=False,
+            )
+            if position is not None:
+                took_other_step = took_other_step.exclude(position=position)
+            people = people.exclude(pk__in=took_other_step.values("finished_by"))
+    return people.order_by("pk")
 
 
 def sole(users):
     """The one user of `users`, or None: a task goes straight to a person's 待办 only when
-    exactly one person may take it; otherwise it waits in the role's queue."""
+    exactly one person may take it; otherwise it waits in the queue."""
     users = list(users[:2])
     return users[0] if len(users) == 1 else None
 
 
-def refusal(document, user, stage):
-    """Why `user` may not act on `document` at `stage`, in the user's words; None if they may.
-
-    The rules of the 三审制: the holder of the stage's role, never the drafter, and never
-    the same person at two of one document's review steps. 初审 belongs to the drafting
-    科室's head and 终审 to its 分管领导 (see first_reviewers and final_reviewers).
-    """
-    if user is None or not user.is_authenticated:
-        return "请先登录"
-    if not user.is_active:
-        return "账号已停用"
-    permission = STAGE_PERMISSION.get(stage)
-    if permission is None:
-        return f"“{Stage(stage).label}”环节无需办理"
-    if not user.has_perm(permission):
-        return f"您没有办理“{Stage(stage).label}”的权限"
-    if stage in (Stage.FIRST_REVIEW, Stage.SECOND_REVIEW, Stage.FINAL_REVIEW, Stage.SIGNING):
-        if user.pk == document.drafter_id:
-            return "不能审核或签发自己起草的公文"
-    if stage in REVIEW_STEPS:
-        other_steps = [step for step in REVIEW_STEPS if step != stage]
-        if Opinion.objects.filter(document=document, user=user, step__in=other_steps).exists():
-            return "同一人不能承担同一公文的两个审核环节"
-    if stage == Stage.FIRST_REVIEW and not first_reviewers(document).filter(pk=user.pk).exists():
-        return f"初审应由{document.department.name}负责人办理"
-    if stage == Stage.FINAL_REVIEW and not final_reviewers(document).filter(pk=user.pk).exists():
-        return f"终审应由{document.department.name}的分管领导办理"
-    return None
+# --- Who may see a document ------------------------------------------------------------------
 
 
-def may_act(document, user, stage):
-    return refusal(document, user, stage) is None
-
-
-def can_grant(user, document):
-    """The drafter and the office's reviewers and clerks may let one more person see a document."""
-    return user.pk == document.drafter_id or user.groups.filter(name__in=(Role.CLERK, Role.OFFICE_REVIEWER)).exists()
-
-
-def can_view(user, document):
-    """Only the drafter, the people on the document's path, the office and users granted it."""
-    return bool(user and user.is_authenticated and user.has_perm("issuance.view_document", document))
+def _visibility(user):
+    m = memberships(user)
+    submitted = Q(round__gt=0)
+    q = Q(drafter=user)
+    organs = m.organs(*ORGAN_VIEWERS)
+    if organs:
+        q |= submitted & Q(organ_id__in=organs)
+    departments = m.departments(*DEPARTMENT_VIEWERS)
+    if departments:
+        q |= submitted & Q(department_id__in=departments)
+    named = StepState.candidate_users.through.objects.filter(stepstate=OuterRef("pk"), user=user)
+    # Those who took a step keep seeing the document; those who may take one see it while it is open.
+    took_part = StepState.objects.filter(document=OuterRef("pk")).filter(
+        Q(assignee=user) | Q(finished_by=user)
+        | Q(status=StepState.Status.OPEN) & (m.candidate_filter() | Exists(named))
+    )
+    granted = DocumentUserObjectPermission.objects.filter(
+        content_object=OuterRef("pk"), user=user, permission__codename="view_document"
+    )
+    return q | Exists(took_part) | Exists(granted)
 
 
 def visible_documents(user):
-    from guardian.shortcuts import get_objects_for_user
-
-    from .models import Document
-
-    if not user.is_authenticated:
+    if user is None or not user.is_authenticated or not user.is_active:
         return Document.objects.none()
-    return get_objects_for_user(user, "issuance.view_document", klass=Document, accept_global_perms=False)
+    return Document.objects.filter(_visibility(user))
+
+
+def can_view(user, document):
+    """One query: whether `document` is among the user's visible documents."""
+    return visible_documents(user).filter(pk=document.pk).exists()
+
+
+def can_grant(user, document):
+    """The drafter, and the office's reviewers and clerks of the document's organ, may let
+    one more person see it."""
+    return user.pk == document.drafter_id or memberships(user).holds_any(GRANTING_ROLES, document.organ_id)
+
+
+def require(user, roles, organ, message):
+    """Refuse unless `user` holds one of `roles` in `organ`."""
+    if not memberships(user).holds_any(roles, organ):
+        raise IssuanceError(message)
+
+
+def is_office(user, organ=None):
+    return memberships(user).holds_any(OFFICE_ROLES, organ)
+
+
+def may_browse_archive(user, organ=None):
+    return memberships(user).holds_any(ARCHIVE_ROLES, organ)
+
+
+def is_administrator(user, organ=None):
+    return memberships(user).holds_any((Role.ADMINISTRATOR,), organ)
+
+
+
+def state_candidates(state):
+    """The people who may take `state` now (the other direction of `actionable_states`)."""
+    return eligible_users(
+        state.document, organ=state.candidate_organ, role=state.candidate_role, department=state.candidate_department,
+        users=list(state.candidate_users.all()), assignee=state.assignee, position=state.position,
+        is_review=state.is_review,
+    )

@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from . import archiving, storage
-from .models import ArchiveFile, ArchiveRecord, Document, Event, Stage
+from .models import ArchiveFile, ArchiveRecord, Document, Event, stage_label
 
 GENESIS = "0" * 64
 CHUNK = 1 << 20
@@ -155,7 +155,7 @@ def check_chain(report, document, events):
         return
     if previous.stage_after and previous.stage_after != document.stage:
         report.add(subject, f"公文的当前环节“{document.get_stage_display()}”与最后一条办理记录"
-                            f"（第 {previous.seq} 条，“{Stage(previous.stage_after).label}”）不符")
+                            f"（第 {previous.seq} 条，“{stage_label(previous.stage_after)}”）不符")
 
 
 def check_archive_event(report, record, events):

@@ -1,4 +1,6 @@
-"""Document pages: the 发文稿纸, the document page, its PDFs and its exchange JSON.
+"""Document pages that the flow has no part in: the list, a new 发文稿纸, the PDFs, the
+exchange JSON, the revisions, and a grant to one more person. The document page and the acts
+that move a document along (its edit, 送审, 撤回) are the flow's: workflows.document_views.
 
 A document that a user may not see does not exist for them: every URL answers 404.
 """
@@ -8,32 +10,27 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from workflows import actions
-from workflows.views import TASK_LABELS
 
-from . import diffing, exchange, previews, services
-from .archive_views import may_browse_archive
-from .forms import DraftForm, GrantForm, SubmitForm, WithdrawForm
-from .models import Document, Stage, display_name
-from .roles import can_grant, can_view, visible_documents
-from .services import IssuanceError
+from . import chains, diffing, exchange, previews, services
+from .exceptions import IssuanceError
+from .forms import DraftForm, GrantForm, RoutingForm
+from .models import Department, StepState, display_name
+from .roles import drafting_departments, may_draft, visible_documents
 
-PATH = [
-    Stage.DRAFTING, Stage.FIRST_REVIEW, Stage.SECOND_REVIEW, Stage.FINAL_REVIEW, Stage.SIGNING,
-    Stage.RECHECK, Stage.REGISTRATION, Stage.PRINTING, Stage.DISTRIBUTION, Stage.ARCHIVING, Stage.ARCHIVED,
-]
+PAGE_SIZE = 50
 
 
-def _visible(request, pk):
-    document = get_object_or_404(Document.objects.select_related("organ", "department", "drafter"), pk=pk)
-    if not can_view(request.user, document):
-        raise Http404("没有找到该公文")
-    return document
+def visible_or_404(request, pk):
+    """The document, if the user may see it; for anyone else it does not exist (404)."""
+    return get_object_or_404(
+        visible_documents(request.user).select_related("organ", "department", "drafter", "current_revision"), pk=pk
+    )
 
 
 @login_required
@@ -44,20 +41,23 @@ def home(request):
 @login_required
 def document_list(request):
     # Drafters start from their own drafts; leaders and the office from all they may see.
-    scope = request.GET.get("scope") or ("mine" if request.user.has_perm("issuance.add_document") else "all")
-    documents = visible_documents(request.user).select_related("department", "drafter")
+    scope = request.GET.get("scope") or ("mine" if may_draft(request.user) else "all")
+    open_step = StepState.objects.filter(document=OuterRef("pk"), status=StepState.Status.OPEN).order_by("pk")
+    documents = visible_documents(request.user).select_related("department", "drafter", "organ").annotate(
+        current_step=Subquery(open_step.values("name")[:1])
+    )
     if scope == "mine":
         documents = documents.filter(drafter=request.user)
     query = request.GET.get("q", "").strip()
     if query:
         documents = documents.filter(Q(title__icontains=query) | Q(doc_number__icontains=query))
+    page = Paginator(documents.order_by("-updated_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "issuance/document_list.html", {
-        "documents": documents.order_by("-updated_at")[:500], "scope": scope, "query": query,
+        "documents": page, "page": page, "scope": scope, "query": query,
     })
 
 
-def _initial_content(user):
-    organ = user.staff.department.organ
+def _initial_content(organ):
     return {
         "issuer_marks": organ.name,
         "signature_orgs": organ.name,
@@ -69,125 +69,59 @@ def _initial_content(user):
     }
 
 
+def routing_form(user, data=None, document=None):
+    """The 稿纸's routing fields: for which 科室 (fixed once drafted), its 类别, its 会签科室."""
+    departments = drafting_departments(user)
+    if document is not None:
+        departments = Department.objects.filter(pk=document.department_id)
+    organs = {d.organ_id for d in departments}
+    initial = None
+    if document is not None:
+        initial = {"department": document.department_id, "category": document.category,
+                   "countersign": list(document.countersign_departments.values_list("pk", flat=True))}
+    own = [d.pk for d in departments] if len(departments) == 1 else []  # a draft is never countersigned by its own 科室
+    return RoutingForm(
+        data, initial=initial, departments=departments,
+        categories=sorted({c for organ in organs for c in chains.categories(organ)}),
+        organ_departments=Department.objects.filter(organ__in=organs).exclude(pk__in=own).select_related("organ"),
+        fixed_department=document.department_id if document is not None else None,
+    )
+
+
+def form_page(request, form, routing, document=None, status=200):
+    return render(request, "issuance/document_form.html", {
+        "form": form, "routing": routing, "document": document, "creating": document is None,
+    }, status=status)
+
+
 @login_required
 def document_create(request):
-    if not request.user.has_perm("issuance.add_document") or not hasattr(request.user, "staff"):
+    if not may_draft(request.user):
         raise PermissionDenied("您没有拟稿权限")
     if request.method == "POST":
-        form = DraftForm(request.POST)
-        if form.is_valid():
+        form, routing = DraftForm(request.POST), routing_form(request.user, request.POST)
+        if form.is_valid() and routing.is_valid():
+            data = routing.cleaned_data
             try:
-                document = services.create_draft(request.user, form.content, form.cleaned_data["copies"])
+                document = services.create_draft(
+                    request.user, form.content, form.cleaned_data["copies"], department=data["department"],
+                    category=data["category"], countersign=data["countersign"],
+                )
             except IssuanceError as error:
                 messages.error(request, error.message)
             else:
                 messages.success(request, "草稿已保存")
                 return redirect("document", pk=document.pk)
-        return render(request, "issuance/document_form.html", {"form": form, "creating": True}, status=400)
-    form = DraftForm(initial=_initial_content(request.user))
-    return render(request, "issuance/document_form.html", {"form": form, "creating": True})
-
-
-@login_required
-def document_edit(request, pk):
-    document = _visible(request, pk)
-    if not services.can_edit(document, request.user):
-        raise PermissionDenied("当前环节您不能修改该公文")
-    if request.method == "POST":
-        form = DraftForm(request.POST)
-        if form.is_valid():
-            try:
-                if document.stage == Stage.RECHECK:
-                    saved = actions.correct_at_recheck(document, request.user, form.content)
-                else:
-                    saved = services.save_content(document, request.user, form.content, form.cleaned_data["copies"])
-            except IssuanceError as error:
-                messages.error(request, error.message)
-            else:
-                messages.success(request, f"已保存为第{saved.number}稿" if saved else "内容没有变化")
-                return redirect("document", pk=document.pk)
-        return render(request, "issuance/document_form.html", {"form": form, "document": document}, status=400)
-    form = DraftForm(initial=DraftForm.initial_for(document.current_revision.content, document.copies))
-    return render(request, "issuance/document_form.html", {"form": form, "document": document})
-
-
-@login_required
-def document_detail(request, pk):
-    document = _visible(request, pk)
-    user = request.user
-    process = actions.process_of(document)
-    open_tasks = list(actions.open_tasks(document))
-    my_task = next(
-        (t for t in open_tasks if (t.owner_id == user.pk) or (not t.owner_id and t.flow_task.can_assign(user, t))),
-        None,
-    )
-    history = []
-    if process is not None:
-        history = [
-            {"task": task, "status": TASK_LABELS.get(task.status, task.status)}
-            for task in process.task_set.filter(flow_task_type="HUMAN").select_related("owner").order_by("created", "pk")
-        ]
-    current = PATH.index(Stage.DRAFTING if document.stage == Stage.RETURNED else Stage(document.stage))
-    return render(request, "issuance/document_detail.html", {
-        "document": document,
-        "content": document.current_revision.content,
-        "path": [{"label": stage.label, "state": "done" if i < current else "current" if i == current else ""}
-                 for i, stage in enumerate(PATH)],
-        "open_tasks": open_tasks,
-        "my_task": my_task,
-        "opinions": document.opinions.select_related("user", "revision"),
-        "revisions": document.revisions.select_related("author").order_by("-number"),
-        "events": [{"event": e, "label": services.describe_event(e)}
-                   for e in document.events.select_related("actor").order_by("seq")],
-        "history": history,
-        "distributions": document.distributions.select_related("sent_by"),
-        "archive_record": getattr(document, "archive_record", None),
-        "print_job": services.last_print_job(document),
-        "can_browse_archive": may_browse_archive(user),
-        "can_edit": services.can_edit(document, user),
-        "can_submit": user.pk == document.drafter_id and document.stage in services.EDITABLE_STAGES,
-        "can_withdraw": services.can_withdraw(document, user),
-        "can_grant": can_grant(user, document),
-        "submit_form": SubmitForm(),
-        "withdraw_form": WithdrawForm(),
-        "grant_form": GrantForm(),
-    })
-
-
-@login_required
-@require_POST
-def document_submit(request, pk):
-    document = _visible(request, pk)
-    form = SubmitForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
-    try:
-        actions.submit(document, request.user, note)
-    except IssuanceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "已送审，进入初审")
-    return redirect("document", pk=document.pk)
-
-
-@login_required
-@require_POST
-def document_withdraw(request, pk):
-    document = _visible(request, pk)
-    form = WithdrawForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        actions.withdraw(document, request.user, reason)
-    except IssuanceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "已撤回，可修改后重新送审")
-    return redirect("document", pk=document.pk)
+        return form_page(request, form, routing, status=400)
+    routing = routing_form(request.user)
+    organ = drafting_departments(request.user)[0].organ
+    return form_page(request, DraftForm(initial=_initial_content(organ)), routing)
 
 
 @login_required
 @require_POST
 def document_grant(request, pk):
-    document = _visible(request, pk)
+    document = visible_or_404(request, pk)
     form = GrantForm(request.POST)
     if not form.is_valid():
         messages.error(request, "请填写用户名")
@@ -212,7 +146,7 @@ def _pdf_response(data, filename, inline=True):
 @login_required
 def document_preview(request, pk):
     """The current text (or revision ?r=N) as a PDF marked 草稿, at any stage."""
-    document = _visible(request, pk)
+    document = visible_or_404(request, pk)
     revision = document.current_revision
     if request.GET.get("r", "").isdigit():
         revision = get_object_or_404(document.revisions, number=int(request.GET["r"]))
@@ -225,7 +159,7 @@ def document_preview(request, pk):
 
 @login_required
 def document_issued_pdf(request, pk):
-    document = _visible(request, pk)
+    document = visible_or_404(request, pk)
     if not document.issued_pdf:
         raise Http404("该公文尚未印发")
     with document.issued_pdf.open("rb") as handle:
@@ -236,7 +170,7 @@ def document_issued_pdf(request, pk):
 @login_required
 def document_export(request, pk):
     """The exchange JSON of the issued text if there is one, else of the current draft."""
-    document = _visible(request, pk)
+    document = visible_or_404(request, pk)
     content = document.exchange_content()
     response = HttpResponse(exchange.dump_json(content), content_type="application/json; charset=utf-8")
     name = document.doc_number or f"草稿-{document.pk}"
@@ -247,7 +181,7 @@ def document_export(request, pk):
 @login_required
 def revision_detail(request, pk, number):
     """One revision's text; with ?compare=N, what changed from revision N (by default the one before)."""
-    document = _visible(request, pk)
+    document = visible_or_404(request, pk)
     revision = get_object_or_404(document.revisions.select_related("author"), number=number)
     compare = request.GET.get("compare", "")
     base = None

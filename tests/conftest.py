@@ -9,7 +9,10 @@ from issuance import demo
 from . import builders
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+# 泉州市科学技术局's demo cast, and 泉州市工业和信息化局's.
 CAST = ("drafter", "head", "reviewer", "deputy", "director", "clerk", "archivist", "outsider")
+GX_CAST = ("gx_drafter", "gx_head", "gx_industry", "gx_digital", "gx_reviewer", "gx_deputy", "gx_director",
+           "gx_clerk", "gx_archivist")
 
 
 @pytest.fixture(autouse=True)
@@ -22,10 +25,10 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture
 def cast(db):
-    """The demo organisation and its users, by username."""
+    """Both demo organs and their users, by username."""
     demo.load_organisation()
     User = get_user_model()
-    return {user.username: user for user in User.objects.filter(username__in=CAST)}
+    return {user.username: user for user in User.objects.filter(username__in=CAST + GX_CAST)}
 
 
 @pytest.fixture(scope="session")

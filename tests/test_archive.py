@@ -1,5 +1,5 @@
 """归档: the archive record, its package, its immutability, verify_archive, the archive
-pages and the export.
+pages and the export; each organ's archive (全宗) its own.
 
 The archived documents are built once for the module inside a transaction that is rolled
 back at the end (as in test_views.py); each test runs in a savepoint on top of it, so
@@ -20,31 +20,53 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
-from django.test import override_settings
+from django.db import connection
 from django.utils import timezone
 from pypdf import PdfReader
 
 from issuance import archive_views, archiving, demo, services, storage, verification
-from issuance.models import ArchiveFile, ArchiveRecord, Decision, Document, Event, Stage
+from issuance.exceptions import IssuanceError
+from issuance.models import (
+    Appointment,
+    ArchiveFile,
+    ArchiveRecord,
+    Decision,
+    Department,
+    Document,
+    Event,
+    Organ,
+    Role,
+    Stage,
+)
+from issuance.services import issuing
 from workflows import actions, demo_path
 
-from .builders import ANONYMOUS, as_
+from .builders import ANONYMOUS, as_, decide, gx_content, module_world
 
 CAST = ("drafter", "head", "reviewer", "deputy", "director", "clerk", "archivist", "outsider")
-EVERYONE = CAST + (ANONYMOUS,)
+GX_CAST = ("gx_drafter", "gx_head", "gx_industry", "gx_digital", "gx_reviewer", "gx_deputy", "gx_director",
+           "gx_clerk", "gx_archivist")
+EVERYONE = CAST + GX_CAST + (ANONYMOUS,)
 NAMES = {"drafter": "林晓峰", "head": "陈志明", "reviewer": "王丽", "deputy": "黄建国", "director": "张伟",
-         "clerk": "李娜", "archivist": "郑敏"}
+         "clerk": "李娜", "archivist": "郑敏", "gx_drafter": "许文杰", "gx_head": "蔡明辉", "gx_industry": "施建华",
+         "gx_digital": "曾晓东", "gx_reviewer": "庄雅琴", "gx_deputy": "洪志强", "gx_director": "苏国栋",
+         "gx_clerk": "叶小红", "gx_archivist": "傅丽娟"}
 
-# Who may open the archive pages: the 档案员, the office and the principal (200); everyone
-# else who is logged in gets 403; the anonymous visitor is sent to the login page (302).
-ARCHIVE_ACCESS = dict(drafter=403, head=403, reviewer=200, deputy=403, director=200, clerk=200, archivist=200,
-                      outsider=403, anonymous=302)
+# Who may browse an archive: the 档案员, the office and the principal, each their own
+# organ's; everyone else who is logged in gets 403; the anonymous visitor is sent to the
+# login page (302).
+ARCHIVE_ROLES = {"reviewer", "director", "clerk", "archivist"}
+GX_ARCHIVE_ROLES = {"gx_reviewer", "gx_director", "gx_clerk", "gx_archivist"}
 
 RETURN_REASON = "请补充活动地点和联系人。"
 RESUBMIT_NOTE = "已补充活动地点，请再审。"
 FIRST_BODY = "为普及科学知识，经研究，决定开展2026年科技活动周。"
 SECOND_BODY = "为普及科学知识，经研究，决定开展2026年科技活动周，组织科普大篷车进社区。"
+GX_BODY = "为推动工业互联网创新发展，经研究，决定开展2026年工业互联网宣传周。"
+# What each 会签科室 of the 泉工信 document said.
+GX_PARTIES = {"产业发展科": ("gx_industry", "同意，产业数据已核对。"),
+              "信息化推进科": ("gx_digital", "同意，请按程序办理。")}
+JOINT_ORGANS = ["泉州市科学技术局", "泉州市工业和信息化局"]
 
 
 def content_of(seed_content, title, body_text, **changes):
@@ -62,35 +84,26 @@ def content_of(seed_content, title, body_text, **changes):
     return content
 
 
-def _act(document, stage, user, decision, text):
-    task = actions.open_tasks(document).get()
-    actions.complete(task, user, lambda: services.decide(document, user, decision, text, expected_stage=stage))
-    document.refresh_from_db()
-
-
 def _build(seed_content):
     demo.load_organisation()
     User = get_user_model()
-    cast = {user.username: user for user in User.objects.filter(username__in=CAST)}
+    cast = {user.username: user for user in User.objects.filter(username__in=CAST + GX_CAST)}
     drafter = cast["drafter"]
 
     # The main document: returned once at 初审, corrected and submitted again, then archived.
     first = content_of(seed_content, "泉州市科学技术局关于开展2026年科技活动周的通知", FIRST_BODY,
                        attachments=["2026年科技活动周活动安排表"])
-    main = services.create_draft(drafter, first)
-    actions.submit(main, drafter, "请审核。")
-    main.refresh_from_db()
-    _act(main, Stage.FIRST_REVIEW, cast["head"], Decision.RETURN, RETURN_REASON)
+    main = demo_path.take_through_path(first, drafter, until="初审")
+    decide(main, cast["head"], Decision.RETURN, RETURN_REASON)
     services.save_content(main, drafter, {**first, "body": [{"kind": "paragraph", "text": SECOND_BODY}, *first["body"][1:]]})
     actions.submit(main, drafter, RESUBMIT_NOTE)
     main = demo_path.advance(main, Stage.ARCHIVED)
 
-    # Another one, of 2025, issued jointly with another organ, kept for 30 years.
+    # Another one, of 2025, issued jointly with 泉工信 (whose office countersigns it), kept for 30 years.
     other = demo_path.take_through_path(
-        content_of(seed_content, "泉州市科学技术局 泉州市财政局关于举办2025年科技成果展的通知",
+        content_of(seed_content, "泉州市科学技术局 泉州市工业和信息化局关于举办2025年科技成果展的通知",
                    "为展示科技创新成果，决定举办2025年科技成果展。",
-                   date="2025-12-30", issuer_marks=["泉州市科学技术局", "泉州市财政局"],
-                   signature_orgs=["泉州市科学技术局", "泉州市财政局"]),
+                   date="2025-12-30", issuer_marks=JOINT_ORGANS, signature_orgs=JOINT_ORGANS),
         drafter, retention="D30",
     )
     # One that waits to be archived.
@@ -98,23 +111,23 @@ def _build(seed_content):
         content_of(seed_content, "泉州市科学技术局关于报送2026年科普统计数据的通知", "请各单位报送科普统计数据。"),
         drafter, until=Stage.ARCHIVING,
     )
-    return SimpleNamespace(main=main.pk, other=other.pk, waiting=waiting.pk,
-                           first_revision_text=FIRST_BODY)
+    # 泉工信's own, countersigned by two of its 科室, in its own 全宗.
+    parties = Department.objects.filter(organ__code="泉工信", name__in=GX_PARTIES)
+    gx = demo_path.take_through_path(
+        gx_content(seed_content, body=[{"kind": "paragraph", "text": GX_BODY}]), cast["gx_drafter"],
+        until="会签", countersign=list(parties),
+    )
+    for party, (who, text) in GX_PARTIES.items():
+        decide(gx, cast[who], Decision.APPROVE, text, party=party)
+    gx = demo_path.advance(gx, Stage.ARCHIVED)
+    return SimpleNamespace(main=main.pk, other=other.pk, waiting=waiting.pk, gx=gx.pk)
 
 
 @pytest.fixture(scope="module")
 def built(django_db_setup, django_db_blocker, seed_content, tmp_path_factory):
     media = tmp_path_factory.mktemp("media")
-    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media, PASSWORD_HASHERS=fast,
-                                                        GONGWEN_RENDER_BACKEND="inline"):
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            yield SimpleNamespace(media=Path(media), **vars(_build(seed_content)))
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    with module_world(django_db_blocker, media):
+        yield SimpleNamespace(media=Path(media), **vars(_build(seed_content)))
 
 
 @pytest.fixture(autouse=True)
@@ -128,10 +141,11 @@ def world(built, db):
     User = get_user_model()
     return SimpleNamespace(
         media=built.media,
-        users={name: User.objects.get(username=name) for name in CAST},
+        users={name: User.objects.get(username=name) for name in CAST + GX_CAST},
         main=Document.objects.get(pk=built.main),
         other=Document.objects.get(pk=built.other),
         waiting=Document.objects.get(pk=built.waiting),
+        gx=Document.objects.get(pk=built.gx),
     )
 
 
@@ -166,6 +180,11 @@ def squeeze(text):
     return "".join(text.split())
 
 
+def local_minute(moment):
+    local = timezone.localtime(moment)
+    return f"{local.year}年{local.month}月{local.day}日{local:%H:%M}"
+
+
 # The record and its package ----------------------------------------------------------
 
 def test_the_record_carries_the_catalogue_fields_of_da_t_22(world):
@@ -180,7 +199,16 @@ def test_the_record_carries_the_catalogue_fields_of_da_t_22(world):
     assert record.archived_by == world.users["archivist"]
     other = world.other.archive_record
     assert other.archive_code == "X001-WS·2025-D30-ZHK-0001"
-    assert other.responsible == "泉州市科学技术局、泉州市财政局"
+    assert other.responsible == "泉州市科学技术局、泉州市工业和信息化局"
+
+
+def test_each_organ_files_into_its_own_fonds_with_its_own_item_numbers(world):
+    main, gx = world.main.archive_record, world.gx.archive_record
+    assert (gx.fonds_code, gx.year, gx.retention, gx.item_number) == ("X002", main.year, "Y", 1)
+    assert gx.archive_code == f"X002-WS·{gx.year}-Y-ZHK-0001"
+    assert gx.doc_number == world.gx.doc_number == f"泉工信〔{timezone.localdate().year}〕1号"
+    assert (gx.responsible, gx.archived_by) == ("泉州市工业和信息化局", world.users["gx_archivist"])
+    assert {PurePosixPath(f.path).parts[:3] for f in gx.files.all()} == {("archive", "X002", str(gx.year))}
 
 
 def test_the_package_holds_five_files_stored_by_relative_path_with_their_hashes(world):
@@ -223,8 +251,15 @@ def test_the_metadata_lists_the_catalogue_the_opinions_and_the_other_files(world
     assert set(listed) == set(archiving.KINDS) - {"metadata"}
     for kind, entry in listed.items():
         assert (entry["sha256"], entry["size"]) == (files[kind].sha256, files[kind].size)
-    assert [o["step"] for o in meta["审批意见"]][:3] == ["拟稿", "初审", "拟稿"]
+    assert [o["step"] for o in meta["审批意见"]] == ["拟稿", "初审", "拟稿", "初审", "复审", "终审", "签发", "复核"]
     assert meta["签发稿本"]["sha256"] == world.main.signed_revision.sha256
+
+
+def test_the_metadata_names_the_party_of_each_countersigning_opinion(world):
+    meta = json.loads(storage.read(files_of(world.gx.archive_record)["metadata"].path))
+    countersigned = {o["party"]: (o["user"], o["text"]) for o in meta["审批意见"] if o["step"] == "会签"}
+    assert countersigned == {party: (NAMES[who], text) for party, (who, text) in GX_PARTIES.items()}
+    assert {o["party"] for o in meta["审批意见"] if o["step"] != "会签"} == {""}
 
 
 def test_the_distribution_list_names_each_recipient_its_copies_and_who_sent_them(world):
@@ -259,21 +294,53 @@ def test_the_draft_sheet_shows_the_form_and_every_opinion_of_every_round(world):
     ):
         assert squeeze(expected) in text, expected
     opinions = list(world.main.opinions.select_related("user").order_by("created_at", "pk"))
-    assert len(opinions) == 8  # 送审, 初审退回, 送审, 初审, 复审, 终审, 签发, 复核
-    assert [o.round for o in opinions] == [1, 1, 2, 2, 2, 2, 2, 2]
+    assert [(o.round, o.step) for o in opinions] == [
+        (1, "拟稿"), (1, "初审"), (2, "拟稿"), (2, "初审"), (2, "复审"), (2, "终审"), (2, "签发"), (2, "复核"),
+    ]
     position = 0
     for opinion in opinions:
-        for piece in (opinion.get_step_display(), NAMES[opinion.user.username], opinion.get_decision_display(),
-                      opinion.text):
+        for piece in (opinion.step, NAMES[opinion.user.username], opinion.get_decision_display(), opinion.text):
             assert squeeze(piece) in text, piece
         # In the order they were given: each opinion's text after the one before.
         found = text.find(squeeze(opinion.text), position)
         assert found >= 0, opinion.text
         position = found
-        local = timezone.localtime(opinion.created_at)
-        assert f"{local.year}年{local.month}月{local.day}日{local:%H:%M}" in text
+        assert local_minute(opinion.created_at) in text
     assert RETURN_REASON in text and RESUBMIT_NOTE in text
+    # Nobody countersigned this one (its 会签 was skipped): the sheet has no 会签 row.
+    assert "会签" not in text
     assert reader.metadata.title.startswith("泉州市科学技术局发文稿纸")
+
+
+def countersign_row(text):
+    """The 会签 row of a 稿纸's text: between the 签发 row above it and the 文种 row below."""
+    start = text.index("会签")
+    return text[start:text.index("文种", start)]
+
+
+def test_the_draft_sheet_of_a_countersigned_document_has_a_row_with_each_partys_opinion(world):
+    record = world.gx.archive_record
+    text = pdf_text(storage.read(files_of(record)["draft_sheet"].path))
+    assert "泉州市工业和信息化局发文稿纸" in text and record.archive_code in text
+    row = countersign_row(text)
+    for party, (who, said) in GX_PARTIES.items():
+        opinion = world.gx.opinions.get(step="会签", party=party)
+        assert (opinion.user, opinion.text) == (world.users[who], said)
+        for piece in (f"{party}：", said, NAMES[who], local_minute(opinion.created_at)):
+            assert squeeze(piece) in row, piece
+    # The opinions table lists them too, with the other steps.
+    table = text[text.index("办理意见"):]
+    assert [step for step in ("初审", "复审", "会签", "终审", "签发", "复核") if step in table] == [
+        "初审", "复审", "会签", "终审", "签发", "复核"]
+    assert table.count("会签") == 2 and all(party in table for party in GX_PARTIES)
+
+
+def test_the_draft_sheet_of_a_joint_document_shows_the_co_issuing_organs_countersignature(world):
+    text = pdf_text(storage.read(files_of(world.other.archive_record)["draft_sheet"].path))
+    opinion = world.other.opinions.get(step="会签")
+    assert (opinion.party, opinion.user) == ("泉州市工业和信息化局", world.users["gx_reviewer"])
+    row = countersign_row(text)
+    assert "泉州市工业和信息化局：" in row and NAMES["gx_reviewer"] in row and squeeze(opinion.text) in row
 
 
 def test_the_full_text_is_the_title_the_recipients_the_body_the_attachments_and_the_cc(world):
@@ -288,23 +355,29 @@ def test_the_full_text_is_the_title_the_recipients_the_body_the_attachments_and_
 # Files and records that outlive each other -------------------------------------------
 
 def _fail_the_archive_step(monkeypatch):
-    original = services._move
+    original = issuing.move
 
     def failing(document, actor, action, after, **detail):
         if action == "archive":
             raise RuntimeError("disk full")
         return original(document, actor, action, after, **detail)
 
-    monkeypatch.setattr(services, "_move", failing)
+    monkeypatch.setattr(issuing, "move", failing)
+
+
+def archive_waiting(world):
+    """The 档案员 does the waiting document's 归档 task."""
+    demo_path.act(actions.open_tasks(world.waiting).get(), world.users["archivist"])
 
 
 def test_a_failure_of_the_service_after_the_record_is_made_leaves_no_files(world, monkeypatch, restored):
     before_archive, before_pending = media_files(world.media), media_files(world.media, archiving.PENDING_DIR)
     _fail_the_archive_step(monkeypatch)
     with pytest.raises(RuntimeError, match="disk full"):
-        demo_path.act(world.waiting, Stage.ARCHIVING, world.users["archivist"])
+        archive_waiting(world)
     assert Document.objects.get(pk=world.waiting.pk).stage == Stage.ARCHIVING
     assert not ArchiveRecord.objects.filter(document=world.waiting).exists()
+    assert actions.open_tasks(world.waiting).get().state.name == "归档"
     # The rollback dropped the attempt's on-commit hook, whose finalizer removed its files.
     assert media_files(world.media) == before_archive
     # (The attempt's sweep may also have removed the journals of the module's archived records.)
@@ -317,7 +390,7 @@ def test_files_left_by_an_attempt_cut_short_are_removed_by_the_next_and_by_verif
     monkeypatch.setattr(archiving._Attempt, "_watch", staticmethod(lambda state: None))
     _fail_the_archive_step(monkeypatch)
     with pytest.raises(RuntimeError):
-        demo_path.act(world.waiting, Stage.ARCHIVING, world.users["archivist"])
+        archive_waiting(world)
     left = media_files(world.media) - before
     assert len(left) == 5 and media_files(world.media, archiving.PENDING_DIR)
     out = io.StringIO()
@@ -327,10 +400,10 @@ def test_files_left_by_an_attempt_cut_short_are_removed_by_the_next_and_by_verif
 
     # Again; this time the next archive attempt, which succeeds, cleans up.
     with pytest.raises(RuntimeError):
-        demo_path.act(world.waiting, Stage.ARCHIVING, world.users["archivist"])
+        archive_waiting(world)
     assert media_files(world.media) - before
     monkeypatch.undo()
-    demo_path.act(world.waiting, Stage.ARCHIVING, world.users["archivist"])
+    archive_waiting(world)
     record = ArchiveRecord.objects.get(document=world.waiting)
     assert media_files(world.media) - before == {f.path for f in record.files.all()}
 
@@ -339,9 +412,17 @@ def test_a_failure_inside_create_record_leaves_no_files(world, monkeypatch, rest
     before = media_files(world.media)
     monkeypatch.setattr(archiving, "render_draft_sheet", lambda *args: (_ for _ in ()).throw(OSError("no space")))
     with pytest.raises(OSError):
-        demo_path.act(world.waiting, Stage.ARCHIVING, world.users["archivist"])
+        archive_waiting(world)
     assert media_files(world.media) == before
     assert not ArchiveRecord.objects.filter(document=world.waiting).exists()
+
+
+def test_another_organs_archivist_cannot_file_the_document(world):
+    task = actions.open_tasks(world.waiting).get()
+    with pytest.raises(IssuanceError, match="应由泉州市科学技术局的档案员办理"):
+        demo_path.act(task, world.users["gx_archivist"])
+    assert not ArchiveRecord.objects.filter(document=world.waiting).exists()
+    assert Document.objects.get(pk=world.waiting.pk).stage == Stage.ARCHIVING
 
 
 # Immutability ------------------------------------------------------------------------
@@ -390,7 +471,8 @@ def test_an_untouched_archive_passes(world):
     assert ok, out
     assert "全部一致" in out and "不符" not in out
     report = verification.verify()
-    assert report.records == 2 and report.files >= 10 + 3 and report.documents == 3
+    # Four documents (one waiting), three records of five files each, three more issued PDFs.
+    assert (report.records, report.documents) == (3, 4) and report.files == 15 + 4
 
 
 def test_a_file_changed_on_disk_is_found(world, restored):
@@ -455,7 +537,7 @@ def test_a_history_row_changed_and_rehashed_behind_the_apps_back_breaks_the_link
 
 
 def test_a_history_row_deleted_behind_the_apps_back_is_found(world):
-    event = world.other.events.get(action="approve", detail__step="second_review")
+    event = world.other.events.get(action="approve", detail__step="复审")
     table = connection.ops.quote_name(Event._meta.db_table)
     _raw(f"DELETE FROM {table} WHERE id = %s", [event.pk])
     ok, out, _ = verify()
@@ -501,6 +583,14 @@ def test_export_archive_writes_the_package_with_a_manifest(world, tmp_path):
     assert again.read_bytes() == target.read_bytes()
 
 
+def test_export_archive_exports_each_organs_records_by_their_own_codes(world, tmp_path):
+    record = world.gx.archive_record
+    target = tmp_path / "gx.zip"
+    call_command("export_archive", record.archive_code, "-o", str(target), stdout=io.StringIO())
+    manifest = check_zip(target.read_bytes(), record)
+    assert manifest["catalogue"]["全宗号"] == "X002" and manifest["catalogue"]["文号"] == world.gx.doc_number
+
+
 def test_export_archive_refuses_an_unknown_code_and_a_tampered_package(world, tmp_path, restored):
     with pytest.raises(CommandError, match="不存在"):
         call_command("export_archive", "X001-WS·1999-Y-ZHK-0001", "-o", str(tmp_path / "x.zip"))
@@ -514,8 +604,10 @@ def test_export_archive_refuses_an_unknown_code_and_a_tampered_package(world, tm
 
 # The archive pages -------------------------------------------------------------------
 
-def archive_urls(world):
-    record = world.main.archive_record
+PAGES = ("list", "detail", "pdf", "json", "zip")
+
+
+def archive_urls(record):
     return {
         "list": "/archive/",
         "detail": f"/archive/{record.pk}/",
@@ -525,57 +617,119 @@ def archive_urls(world):
     }
 
 
-@pytest.mark.parametrize("page", ["list", "detail", "pdf", "json", "zip"])
+def expected_status(who, page, organ_roles, other_roles):
+    """A record's pages open to the archive roles of its organ; the archive roles of the
+    other organ browse their own list but find no such record (404); everyone else 403."""
+    if who == ANONYMOUS:
+        return 302
+    if who in organ_roles or (who in other_roles and page == "list"):
+        return 200
+    return 404 if who in other_roles else 403
+
+
+@pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize("who", EVERYONE)
-def test_the_archive_pages_open_only_to_the_archivist_the_office_and_the_principal(client, world, who, page):
-    url = archive_urls(world)[page]
+def test_the_archive_pages_open_only_to_the_archivist_the_office_and_the_principal_of_the_organ(
+    client, world, who, page,
+):
+    url = archive_urls(world.main.archive_record)[page]
     response = as_(client, world, who).get(url)
-    assert response.status_code == ARCHIVE_ACCESS[who], (who, url, response.status_code)
+    expected = expected_status(who, page, ARCHIVE_ROLES, GX_ARCHIVE_ROLES)
+    assert response.status_code == expected, (who, url, response.status_code)
     if who == ANONYMOUS:
         assert response["Location"].startswith("/login/?next=") and unquote(response["Location"].split("next=")[1]) == url
-    if ARCHIVE_ACCESS[who] == 200:
+    if expected == 200:
         assert client.post(url).status_code == 405
 
 
+@pytest.mark.parametrize("page", PAGES[1:])
+@pytest.mark.parametrize("who", sorted(ARCHIVE_ROLES | GX_ARCHIVE_ROLES))
+def test_the_other_organs_records_do_not_exist_for_an_archive_role(client, world, who, page):
+    url = archive_urls(world.gx.archive_record)[page]
+    expected = expected_status(who, page, GX_ARCHIVE_ROLES, ARCHIVE_ROLES)
+    assert as_(client, world, who).get(url).status_code == expected, (who, url)
+
+
 def test_the_nav_shows_the_archive_only_to_those_who_may_open_it(client, world):
-    for who in CAST:
+    for who in CAST + GX_CAST:
         page = as_(client, world, who).get("/documents/").content.decode()
-        assert ('href="/archive/"' in page) == (ARCHIVE_ACCESS[who] == 200), who
+        assert ('href="/archive/"' in page) == (who in ARCHIVE_ROLES | GX_ARCHIVE_ROLES), who
 
 
 def test_the_list_shows_the_catalogue_and_browses_by_year(client, world):
-    main, other = world.main.archive_record, world.other.archive_record
+    main, other, gx = world.main.archive_record, world.other.archive_record, world.gx.archive_record
     page = as_(client, world, "archivist").get("/archive/").content.decode()
     for record in (main, other):
         assert record.archive_code in page and record.title in page and record.doc_number in page
+    assert gx.archive_code not in page and gx.title not in page
     assert f"{main.year}年（1件）" in page and "2025年（1件）" in page
     page = client.get("/archive/", {"year": "2025"}).content.decode()
     assert other.archive_code in page and main.archive_code not in page
 
 
-@pytest.mark.parametrize("field,value,finds", [
+@pytest.mark.parametrize("who", sorted(GX_ARCHIVE_ROLES))
+def test_the_other_organs_archive_roles_find_only_their_own_fonds_in_the_list(client, world, who):
+    gx = world.gx.archive_record
+    page = as_(client, world, who).get("/archive/").content.decode()
+    assert gx.archive_code in page and gx.title in page and gx.doc_number in page
+    assert f"{gx.year}年（1件）" in page and "2025年" not in page
+    for document in (world.main, world.other):
+        record = document.archive_record
+        assert record.archive_code not in page and record.title not in page and record.doc_number not in page
+    assert "X001" not in page and "泉科〔" not in page
+
+
+SEARCHES = [
     ("code", "-D30-", "other"),
-    ("code", "X001-WS·", "both"),
+    ("code", "X001-WS·", "main other"),
+    ("code", "-WS·", "main other"),
     ("number", "MAIN_NUMBER", "main"),
+    ("number", "〔", "main other"),
     ("title", "科技成果展", "other"),
     ("title", "科技活动周", "main"),
-    ("organ", "财政局", "other"),
-    ("organ", "科学技术局", "both"),
+    ("title", "通知", "main other"),
+    ("organ", "工业和信息化局", "other"),  # a co-issuer of the joint document
+    ("organ", "科学技术局", "main other"),
     ("year", "2025", "other"),
     ("text", "科普大篷车进社区", "main"),  # in the 正文 only
     ("text", "活动安排表", "main"),  # an 附件 name
-    ("text", "市科协", "both"),  # the 抄送
-    ("text", "不存在的文字", "none"),
-])
+    ("text", "市科协", "main other"),  # the 抄送
+    ("text", "工业互联网", ""),  # 泉工信's own record, not in this archive
+    ("text", "不存在的文字", ""),
+]
+
+
+@pytest.mark.parametrize("field,value,finds", SEARCHES)
 def test_the_archive_is_searchable_by_each_field(client, world, field, value, finds):
-    main, other = world.main.archive_record, world.other.archive_record
+    records = {"main": world.main.archive_record, "other": world.other.archive_record, "gx": world.gx.archive_record}
     if value == "MAIN_NUMBER":
-        value = main.doc_number
+        value = records["main"].doc_number
     page = as_(client, world, "clerk").get("/archive/", {field: value}).content.decode()
-    shown = {name for name, record in (("main", main), ("other", other)) if record.archive_code in page}
-    assert shown == {"both": {"main", "other"}, "none": set()}.get(finds, {finds}), (field, value)
-    if finds == "none":
+    shown = {name for name, record in records.items() if record.archive_code in page}
+    assert shown == set(finds.split()), (field, value)
+    if not finds:
         assert "没有符合条件的档案" in page
+
+
+@pytest.mark.parametrize("field,value", [(field, value) for field, value, finds in SEARCHES if finds] + [
+    ("code", "X001"), ("number", "泉科"),
+])
+def test_a_search_of_the_other_organ_finds_nothing_of_this_one(client, world, field, value):
+    if value == "MAIN_NUMBER":
+        value = world.main.doc_number
+    for who in sorted(GX_ARCHIVE_ROLES):
+        page = as_(client, world, who).get("/archive/", {field: value}).content.decode()
+        for document in (world.main, world.other):
+            assert document.archive_record.archive_code not in page, (who, field, value)
+
+
+def test_the_other_organ_searches_its_own_fonds(client, world):
+    gx = world.gx.archive_record
+    as_(client, world, "gx_clerk")
+    for field, value in (("code", "X002-WS·"), ("number", "泉工信〔"), ("title", "工业互联网"),
+                         ("organ", "工业和信息化局"), ("text", "工业互联网创新发展"), ("text", "市直有关单位")):
+        page = client.get("/archive/", {field: value}).content.decode()
+        assert gx.archive_code in page, (field, value)
 
 
 def test_the_list_is_paginated(client, world, monkeypatch):
@@ -635,3 +789,14 @@ def test_the_zip_export_downloads_the_package_with_its_manifest(client, world):
     assert unquote(response["Content-Disposition"].split("''")[1]) == f"{record.archive_code}.zip"
     manifest = check_zip(b"".join(response.streaming_content), record)
     assert manifest["catalogue"]["保管期限"] == "定期30年"
+
+
+def test_someone_who_browses_two_organs_archives_sees_both_fonds_and_only_those(client, world):
+    Appointment.objects.create(user=world.users["archivist"], organ=Organ.objects.get(code="泉工信"),
+                               role=Role.ARCHIVIST)
+    page = as_(client, world, "archivist").get("/archive/").content.decode()
+    for document in (world.main, world.other, world.gx):
+        assert document.archive_record.archive_code in page
+    gx = world.gx.archive_record
+    assert client.get(f"/archive/{gx.pk}/").status_code == 200
+    assert client.get(f"/archive/{gx.pk}/export.zip").status_code == 200

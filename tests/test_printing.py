@@ -1,5 +1,6 @@
 """印制 as a background job: queued on commit by id, retried, failures shown with a retry button."""
 
+import io
 import os
 import shutil
 import subprocess
@@ -8,14 +9,16 @@ import time
 import uuid
 
 import pytest
-from django.conf import settings
 from django.db import connection
+from pypdf import PdfReader
 
 from issuance import rendering, services, storage
 from issuance.exceptions import IssuanceError
-from issuance.models import Document, PrintJob, Stage
+from issuance.models import Document, PrintJob, Stage, StepKind
 from workflows import actions, demo_path, printing
-from workflows.flows import DocumentFlow
+from workflows.models import StepTask
+
+from .builders import gx_content
 
 
 @pytest.fixture
@@ -30,9 +33,9 @@ def test_printing_renders_the_signed_revision_and_moves_on_to_distribution(cast,
     assert (job.status, job.attempts, job.revision) == (PrintJob.Status.DONE, 1, document.signed_revision)
     assert document.stage == Stage.DISTRIBUTION
     assert storage.sha256_bytes(storage.read(document.issued_pdf.name)) == document.issued_pdf_sha256
-    assert actions.open_tasks(document).get().flow_task == DocumentFlow.distribute
-    done = actions.process_of(document).task_set.get(flow_task=DocumentFlow.print_copy)
-    assert done.owner == cast["clerk"]
+    assert actions.open_tasks(document).get().state.kind == StepKind.DISTRIBUTE
+    done = StepTask.objects.get(process=actions.process_of(document), state__kind=StepKind.PRINT)
+    assert (done.owner, done.state.status, done.state.finished_by) == (cast["clerk"], "done", cast["clerk"])
 
 
 def test_a_failing_render_is_retried_then_shown_and_can_be_tried_again(cast, at_printing, monkeypatch, client):
@@ -88,11 +91,26 @@ def test_a_job_is_run_once_even_if_queued_twice(cast, at_printing, monkeypatch):
     assert PrintJob.objects.get(pk=job.pk).attempts == 1
 
 
-def test_only_the_office_starts_printing(cast, at_printing):
-    for name in ("drafter", "director", "archivist", "outsider"):
+def test_only_the_organs_clerk_starts_printing(cast, at_printing):
+    for name in ("drafter", "director", "archivist", "outsider", "reviewer", "gx_clerk"):
         with pytest.raises(IssuanceError):
             printing.request(at_printing, cast[name], backend_name="inline")
     assert not PrintJob.objects.exists()
+    assert actions.open_tasks(at_printing).get().owner is None  # still in the clerks' queue
+
+
+def test_the_other_organs_document_is_printed_by_its_own_clerk_under_its_own_number(cast, at_printing, seed_content):
+    gx = demo_path.take_through_path(gx_content(seed_content), cast["gx_drafter"], until=Stage.PRINTING)
+    with pytest.raises(IssuanceError, match="应由泉州市工业和信息化局的办公室文书办理"):
+        printing.request(gx, cast["clerk"], backend_name="inline")
+    job = printing.request(gx, cast["gx_clerk"], backend_name="inline")
+    job.refresh_from_db()
+    gx.refresh_from_db()
+    assert (job.status, job.requested_by, gx.stage) == (PrintJob.Status.DONE, cast["gx_clerk"], Stage.DISTRIBUTION)
+    assert gx.doc_number.startswith("泉工信〔") and at_printing.doc_number.startswith("泉科〔")
+    pages = PdfReader(io.BytesIO(storage.read(gx.issued_pdf.name))).pages
+    text = "".join("".join(page.extract_text().split()) for page in pages)
+    assert gx.doc_number in text and "泉州市工业和信息化局" in text and "泉州市科学技术局" not in text
 
 
 postgres_only = pytest.mark.skipif(
@@ -188,3 +206,15 @@ def test_a_job_whose_worker_is_gone_can_be_tried_again(cast, at_printing, monkey
     assert statuses[0][0] == "failed" and "未完成" in statuses[0][1]
     assert statuses[1][0] == "done"
     assert Document.objects.get(pk=at_printing.pk).stage == Stage.DISTRIBUTION
+
+
+@pytest.mark.parametrize("name", ["gx_clerk", "drafter"])
+def test_nobody_but_the_organs_clerk_may_give_up_a_stale_job(cast, at_printing, monkeypatch, name):
+    monkeypatch.setattr(printing, "dispatch", lambda job_id, backend_name=None: None)  # the worker never comes
+    job = printing.request(at_printing, cast["clerk"], backend_name="thread")
+    PrintJob.objects.filter(pk=job.pk).update(created_at=job.created_at - services.PRINT_JOB_TIMEOUT * 2)
+    with pytest.raises(IssuanceError):
+        printing.retry(at_printing, cast[name])
+    job.refresh_from_db()
+    assert job.status == PrintJob.Status.QUEUED
+    assert not at_printing.events.filter(action="print_failed").exists()

@@ -1,20 +1,20 @@
-"""What a person does to the flow: submit, withdraw, claim, release, and complete a task.
+"""What a person does to the flow: submit, take back, claim, release, and complete a task.
 
 Each runs under the flow's process lock (SELECT … FOR UPDATE on the process row) in one
-transaction: the issuance service changes the document, then the task completes and the
-flow routes to the next step. If the service refuses, nothing is changed.
+transaction: the issuance service changes the document, then the task completes (or, for
+an act outside a task, the flow's dispatch runs) and the tasks follow the open steps. If
+the service refuses, nothing is changed.
 """
 
 from django.db import transaction
-from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from issuance import services
-from issuance.models import Stage
-from issuance.services import IssuanceError
+from issuance.exceptions import IssuanceError
+from issuance.models import StepKind
 
 from . import flows, queries
-from .models import DocumentProcess
+from .models import DocumentProcess, StepTask
 
 
 def process_of(document):
@@ -22,9 +22,31 @@ def process_of(document):
 
 
 def open_tasks(document):
-    return queries.human_tasks().filter(
-        process__documentprocess__document=document, status__in=[STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED]
-    )
+    return queries.open_tasks(document)
+
+
+def task_for(user, tasks):
+    """Of a document's open tasks, the one `user` holds, else one they may take from its queue."""
+    for task in tasks:
+        if task.owner_id == user.pk:
+            return task
+    for task in tasks:
+        if task.owner_id is None and task.flow_task.can_assign(user, task):
+            return task
+    return None
+
+
+def _activation(task):
+    # The caller already holds the process lock, so the task's own activation() context
+    # manager, which takes it again, is not needed.
+    return task.flow_task.activation_class(task)
+
+
+def _dispatch(process):
+    """Bring the tasks in line with the open steps after an act that completed no task."""
+    cause = StepTask.objects.filter(process=process).order_by("-pk").first()
+    activation = flows.DocumentFlow.dispatch._create(prev_activation=_activation(cause), token=cause.token)
+    activation._activate_next({activation})
 
 
 def submit(document, user, note=""):
@@ -35,67 +57,68 @@ def submit(document, user, note=""):
             document = services.submit(document, user, note)
             flows.DocumentFlow.start.run(document=document)
         return document
-    revise = open_tasks(document).filter(flow_task=flows.DocumentFlow.revise).first()
+    revise = open_tasks(document).filter(state__kind=StepKind.REVISE).first()
     if revise is None:
         raise IssuanceError("公文已在办理中，不能重复送审")
     complete(revise, user, lambda: services.submit(document, user, note))
     return document
 
 
-def withdraw(document, user, reason=""):
-    """The drafter takes the submission back from 初审; it comes back to their 待办 as 修改."""
+def take_back(document, user, reason=""):
+    """撤回: the drafter's submission, or a reviewer's approval; the tasks follow."""
     process = process_of(document)
     if process is None:
         raise IssuanceError("公文尚未送审")
     with flows.DocumentFlow.lock(process.pk), transaction.atomic():
-        services.withdraw(document, user, reason)
-        task = open_tasks(document).select_for_update(of=("self",)).filter(flow_task=flows.DocumentFlow.first_review).first()
-        activation = _activation(task)
-        activation.cancel()
-        revise = flows.DocumentFlow.revise.activation_class.create(flows.DocumentFlow.revise, activation, task.token)
-        if revise.activate.can_proceed():  # a task created already assigned needs no activation
-            revise.activate()
+        state = services.take_back(document, user, reason)
+        _dispatch(process)
+    return state
 
 
 def claim(task, user):
-    """Take a task from the role's queue into one's own 待办."""
+    """Take a task from its queue into one's own 待办."""
     with flows.DocumentFlow.lock(task.process_id), transaction.atomic():
-        task = Task.objects.select_for_update().get(pk=task.pk)
+        task = StepTask.objects.select_for_update(of=("self",)).select_related("state").get(pk=task.pk)
+        if task.owner_id == user.pk:
+            raise IssuanceError("您已领取该任务")
         if task.status != STATUS.NEW or task.owner_id:
-            raise IssuanceError("该任务已被他人领取")
-        if not task.flow_task.can_assign(user, task):
-            reason = _refusal(task, user) or "您不能领取该任务"
+            raise IssuanceError("该任务已被他人领取或已办理")
+        reason = services.refusal(user, task.state)
+        if reason:
             raise IssuanceError(reason)
         _activation(task).assign(user)
-        services.record_task_change(task.process.coerced.document, user, "claim", task.flow_task.task_title)
+        services.record_task_change(task.state.document, user, "claim", task.state.name)
 
 
 def release(task, user):
-    """Put a claimed task back into the queue."""
+    """Put a claimed task back into its queue."""
     with flows.DocumentFlow.lock(task.process_id), transaction.atomic():
-        task = Task.objects.select_for_update().get(pk=task.pk)
+        task = StepTask.objects.select_for_update(of=("self",)).select_related("state").get(pk=task.pk)
         if task.status != STATUS.ASSIGNED or task.owner_id != user.pk:
             raise IssuanceError("只能退回自己领取的任务")
-        activation = _activation(task)
-        if task.flow_task.calc_owner(activation) is not None:
+        if task.state.assignee_id:
             raise IssuanceError("该任务直接分配给您，不能退回待领取")
-        activation.unassign()
-        services.record_task_change(task.process.coerced.document, user, "release", task.flow_task.task_title)
+        _activation(task).unassign()
+        services.record_task_change(task.state.document, user, "release", task.state.name)
 
 
 def take(task, user):
     """Make sure `user` holds `task`, claiming it from the queue if nobody does.
     Runs inside the caller's lock and transaction; returns the task, re-read."""
-    task = Task.objects.select_for_update().get(pk=task.pk)
-    if task.status not in (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED):
+    task = StepTask.objects.select_for_update(of=("self",)).select_related("state").get(pk=task.pk)
+    if task.status not in queries.OPEN:
         raise IssuanceError("该任务已办理完毕")
     if task.status == STATUS.NEW:
-        if not task.flow_task.can_assign(user, task):
-            raise IssuanceError(_refusal(task, user) or "您不能办理该任务")
+        reason = services.refusal(user, task.state)
+        if reason:
+            raise IssuanceError(reason)
         _activation(task).assign(user)
         task.refresh_from_db()
-    if not task.flow_task.can_execute(user, task):
-        raise IssuanceError(_refusal(task, user) or "该任务不由您办理")
+    if task.owner_id != user.pk:
+        raise IssuanceError("该任务已由他人领取")
+    reason = services.refusal(user, task.state)
+    if reason:
+        raise IssuanceError(reason)
     return task
 
 
@@ -111,24 +134,9 @@ def complete(task, user, perform):
         return result
 
 
-def _activation(task):
-    # The caller already holds the process lock, so the task's own activation() context
-    # manager, which takes it again, is not needed.
-    return task.flow_task.activation_class(task)
-
-
-def _refusal(task, user):
-    from issuance.roles import refusal
-
-    stage = getattr(task.flow_task, "stage", None)
-    if stage is None:
-        return None
-    return refusal(task.process.coerced.document, user, Stage(stage))
-
-
 def correct_at_recheck(document, user, content):
     """A correction made at 复核 completes the 复核 task and sends the text back to 签发."""
-    task = open_tasks(document).filter(flow_task=flows.DocumentFlow.recheck).first()
+    task = open_tasks(document).filter(state__kind=StepKind.RECHECK).first()
     if task is None:
         raise IssuanceError("公文不在复核环节")
 

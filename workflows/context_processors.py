@@ -1,19 +1,24 @@
-from issuance.models import display_name
-from issuance.office_views import is_office
+from issuance.models import Role, display_name
+from issuance.roles import is_administrator, is_office, may_browse_archive, may_draft, memberships
 
 from . import queries
 
 
 def navigation(request):
-    """Counts for the menu: how many tasks wait in 待办 and 可领取."""
+    """The menu: how many tasks wait in 待办 and 可领取 (one COUNT each), and the pages this
+    person's roles open."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    m = memberships(user)
+    roles = sorted({Role(h.role).label for h in m.held}, key=[r.label for r in Role].index)
     return {
         "nav_inbox_count": queries.inbox(user).count(),
-        "nav_queue_count": len(queries.claimable(user)),
+        "nav_queue_count": queries.claimable(user).count(),
         "nav_user_name": display_name(user),
-        "nav_roles": "、".join(user.groups.values_list("name", flat=True)),
-        "nav_can_draft": user.has_perm("issuance.add_document"),
+        "nav_roles": "、".join(roles),
+        "nav_can_draft": may_draft(user),
         "nav_office": is_office(user),
+        "nav_archive": may_browse_archive(user),
+        "nav_admin": is_administrator(user),
     }

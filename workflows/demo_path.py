@@ -1,70 +1,78 @@
-"""Take a document along the whole path, each step by the demo user who holds that role.
+"""Take a document along its path, each step by a person who may take it.
 
 Used by `setup_demo` for the seed document, and by tests; it goes through the same
-actions a person's clicks go through.
+actions a person's clicks go through. At each open step it picks the task's holder, else
+the first person (by id) who may take it from the queue.
 """
 
-from django.contrib.auth import get_user_model
-
 from issuance import services
-from issuance.models import Decision, Stage
+from issuance.models import Decision, Stage, StepKind
+from issuance.roles import state_candidates
 
 from . import actions, printing
 
-# The demo user who acts at each stage.
-ACTORS = {
-    Stage.FIRST_REVIEW: "head",
-    Stage.SECOND_REVIEW: "reviewer",
-    Stage.FINAL_REVIEW: "deputy",
-    Stage.SIGNING: "director",
-    Stage.RECHECK: "clerk",
-    Stage.REGISTRATION: "clerk",
-    Stage.PRINTING: "clerk",
-    Stage.DISTRIBUTION: "clerk",
-    Stage.ARCHIVING: "archivist",
-}
 OPINIONS = {
-    Stage.FIRST_REVIEW: "同意，请办公室核稿。",
-    Stage.SECOND_REVIEW: "格式、文字已核，同意。",
-    Stage.FINAL_REVIEW: "同意，呈局长签发。",
-    Stage.SIGNING: "同意印发。",
-    Stage.RECHECK: "已复核。",
+    "初审": "同意，请办公室核稿。",
+    "复审": "格式、文字已核，同意。",
+    "会签": "同意。",
+    "终审": "同意，呈局长签发。",
+    "签发": "同意印发。",
+    "复核": "已复核。",
 }
 
 
-def _work(document, stage, user, copies, retention):
-    if stage in OPINIONS:
-        return services.decide(document, user, Decision.APPROVE, OPINIONS[stage], expected_stage=stage)
-    if stage == Stage.REGISTRATION:
+def actor_for(task):
+    """Who does `task` in the demo: its holder, else the first person who may take it."""
+    if task.owner_id:
+        return task.owner
+    return state_candidates(task.state).first()
+
+
+def _work(document, state, user, copies, retention):
+    if state.kind in (StepKind.REVIEW, StepKind.SIGN, StepKind.RECHECK):
+        return services.decide(document, user, state, Decision.APPROVE, OPINIONS.get(state.name, "同意。"))
+    if state.kind == StepKind.REGISTER:
         return services.register(document, user, copies)
-    if stage == Stage.DISTRIBUTION:
+    if state.kind == StepKind.DISTRIBUTE:
         recipients = [(name, role, 1) for name, role in services.default_recipients(document)]
         # The clerk confirms names the address book does not know yet.
         return services.distribute(document, user, recipients, add_to_book={name for name, _, _ in recipients})
-    return services.archive(document, user, retention)
+    if state.kind == StepKind.ARCHIVE:
+        return services.archive(document, user, retention)
+    raise ValueError(f"demo_path cannot do a {state.kind} step")
 
 
-def act(document, stage, user, copies=10, retention="Y"):
-    """Do the one step `stage` as `user`, through the open task of that stage."""
-    if stage == Stage.PRINTING:
+def act(task, user=None, copies=10, retention="Y"):
+    """Do one open task, as `user` or as the person the demo picks."""
+    user = user or actor_for(task)
+    document = task.state.document
+    if task.state.kind == StepKind.PRINT:
         printing.request(document, user, backend_name="inline")
-        return
-    task = actions.open_tasks(document).get()
-    actions.complete(task, user, lambda: _work(document, stage, user, copies, retention))
+        return user
+    actions.complete(task, user, lambda: _work(document, task.state, user, copies, retention))
+    return user
 
 
-def advance(document, until, copies=10, retention="Y"):
-    """Approve step by step, each by its demo holder, until the document reaches `until`."""
-    User = get_user_model()
+def _arrived(document, until):
+    if until in Stage.values:
+        return document.stage == until
+    return services.open_states(document).filter(name=until).exists()
+
+
+def advance(document, until=Stage.ARCHIVED, copies=10, retention="Y"):
+    """Approve step by step until the document reaches the stage `until`, or until a step
+    named `until` (初审, 会签 …) is open."""
     document.refresh_from_db()
-    while document.stage != until:
-        stage = Stage(document.stage)
-        act(document, stage, User.objects.get(username=ACTORS[stage]), copies=copies, retention=retention)
+    while not _arrived(document, until):
+        task = actions.open_tasks(document).order_by("pk").first()
+        if task is None:
+            raise RuntimeError(f"{document} has no open task before reaching {until}")
+        act(task, copies=copies, retention=retention)
         document.refresh_from_db()
     return document
 
 
-def take_through_path(content, drafter, copies=10, retention="Y", until=Stage.ARCHIVED):
-    document = services.create_draft(drafter, content)
+def take_through_path(content, drafter, copies=10, retention="Y", until=Stage.ARCHIVED, **draft):
+    document = services.create_draft(drafter, content, **draft)
     actions.submit(document, drafter, "请审核。")
     return advance(document, until, copies=copies, retention=retention)

@@ -1,104 +1,113 @@
-"""The 发文办理 flow: which step comes next and who may take it.
+"""The 发文 flow: one human task for each open step of a document, whatever its chain.
 
-The order of the stages is the domain's (issuance.services moves `Document.stage`);
-this flow turns each stage into a task in someone's 待办 or a role's 可领取 queue and,
-after every task, routes by the stage the domain arrived at. A return therefore loops
-back through 修改 to 初审 inside the same process, which keeps one history.
+The path is data (issuance.chains) and the domain decides which steps are open after each
+act (issuance.services). This flow turns every open `StepState` into a task in its holder's
+待办 or in a queue. After each task, and after an act that completes no task (a 撤回), its
+`Dispatch` gateway brings the tasks in line with the states: a new task for each state
+that was opened, a cancelled task for each state that was closed without being done (the
+other parties of a 会签 after one returns it, the next step after a 撤回).
+
+Why not a Split and a Join per 会签: viewflow's Join waits for the tokens of one Split, and
+the graph would fix the chain in code. A return that cancels the other parties, a 撤回 that
+reopens one party, and a return to any earlier step are moves on the run's data, which the
+domain makes; the flow mirrors them.
 """
 
 from viewflow import this
 from viewflow.workflow import flow, lock
+from viewflow.workflow.activation import Activation
+from viewflow.workflow.nodes.split import SplitActivation
+from viewflow.workflow.status import STATUS
 
-from issuance.models import Document, Stage
-from issuance.roles import STAGE_PERMISSION, final_reviewers, first_reviewers, may_act, sole
+from issuance import services
+from issuance.models import Stage, StepState
+from issuance.roles import may_act
 
-from . import views
-from .models import DocumentProcess
+from .models import DocumentProcess, StepTask
+
+OPEN = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
 
 
-class StageTask(flow.View):
-    """A human task at one stage of the path; the issuance rules decide who may take it."""
+class DispatchActivation(SplitActivation):
+    """Creates a task for each open state that has none, and cancels the open tasks whose
+    state is no longer open; ends the process once the document is archived."""
 
-    def __init__(self, view, stage, **kwargs):
-        super().__init__(view, **kwargs)
-        self.stage = stage
-        self.Permission(STAGE_PERMISSION[stage])
+    @Activation.status.super()
+    def activate(self):
+        step_node, end_node = self.flow_task.step_node, self.flow_task.end_node
+        document = self.process.document
+        states = list(services.open_states(document).order_by("pk").values_list("pk", flat=True))
+        covered = set()
+        for task in StepTask.objects.filter(process=self.process, flow_task_type="HUMAN", status__in=OPEN):
+            if task.state_id in states:
+                covered.add(task.state_id)
+            else:
+                task.flow_task.activation_class(task).cancel()
+        self.next_tasks = [(step_node, {"state": pk}) for pk in states if pk not in covered]
+        if document.stage == Stage.ARCHIVED:
+            self.next_tasks.append((end_node, None))
+
+
+class Dispatch(flow.Split):
+    """The gateway after every act: `.Next(step)` for the human tasks, `.Next(end)` last."""
+
+    activation_class = DispatchActivation
+
+    @property
+    def step_node(self):
+        return self._activate_next[0][0]
+
+    @property
+    def end_node(self):
+        return self._activate_next[1][0]
+
+
+def _step_view(request, *args, **kwargs):
+    # Named lazily: the views import the actions, which import this flow.
+    from .views import step_view
+
+    return step_view(request, *args, **kwargs)
+
+
+def _assignee(activation):
+    """The person the state names, if any: their task goes straight to their 待办."""
+    state = StepState.objects.select_related("assignee").get(pk=activation.task.data["state"])
+    return state.assignee
+
+
+def _state(task):
+    return (task if isinstance(task, StepTask) else task.coerced).state
+
+
+class StepNode(flow.View):
+    """A human task doing the work of one step state; the domain's rules say who may take it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(_step_view, **kwargs)
+        self.Assign(_assignee)
 
     def can_assign(self, user, task):
-        return super().can_assign(user, task) and may_act(task.process.coerced.document, user, self.stage)
+        return task.status == STATUS.NEW and task.owner_id is None and may_act(user, _state(task))
 
     def can_execute(self, user, task):
-        return super().can_execute(user, task) and may_act(task.process.coerced.document, user, self.stage)
-
-def _at(*stages):
-    # Read the stage afresh: the service that just ran saved it through another instance.
-    def condition(activation):
-        return Document.objects.filter(pk=activation.process.document_id, stage__in=stages).exists()
-
-    return condition
+        return task.owner_id == user.pk and may_act(user, _state(task))
 
 
 class DocumentFlow(flow.Flow):
     process_class = DocumentProcess
+    task_class = StepTask
     lock_impl = lock.select_for_update_lock
     process_title = "发文办理"
-    process_description = "拟稿、三审、签发、印发、归档"
+    process_description = "拟稿、审核、签发、印发、归档"
 
-    start = flow.StartHandle(this.start_process).Annotation(title="送审").Next(this.route)
-
-    route = (
-        flow.Switch()
-        .Annotation(title="流转")
-        .Case(this.first_review, _at(Stage.FIRST_REVIEW))
-        .Case(this.second_review, _at(Stage.SECOND_REVIEW))
-        .Case(this.final_review, _at(Stage.FINAL_REVIEW))
-        .Case(this.sign, _at(Stage.SIGNING))
-        .Case(this.recheck, _at(Stage.RECHECK))
-        .Case(this.register, _at(Stage.REGISTRATION))
-        .Case(this.print_copy, _at(Stage.PRINTING))
-        .Case(this.distribute, _at(Stage.DISTRIBUTION))
-        .Case(this.archive, _at(Stage.ARCHIVING))
-        .Case(this.revise, _at(Stage.RETURNED, Stage.DRAFTING))
-        .Case(this.end, _at(Stage.ARCHIVED))
-    )
-
-    first_review = (
-        StageTask(views.DecisionTaskView.as_view(), Stage.FIRST_REVIEW)
-        .Annotation(title="初审")
-        .Assign(lambda activation: sole(first_reviewers(activation.process.document)))
-        .Next(this.route)
-    )
-    second_review = (
-        StageTask(views.DecisionTaskView.as_view(), Stage.SECOND_REVIEW).Annotation(title="复审").Next(this.route)
-    )
-    final_review = (
-        StageTask(views.DecisionTaskView.as_view(), Stage.FINAL_REVIEW)
-        .Annotation(title="终审")
-        .Assign(lambda activation: sole(final_reviewers(activation.process.document)))
-        .Next(this.route)
-    )
-    sign = StageTask(views.DecisionTaskView.as_view(), Stage.SIGNING).Annotation(title="签发").Next(this.route)
-    recheck = StageTask(views.RecheckTaskView.as_view(), Stage.RECHECK).Annotation(title="复核").Next(this.route)
-    register = StageTask(views.RegisterTaskView.as_view(), Stage.REGISTRATION).Annotation(title="登记").Next(this.route)
-    print_copy = StageTask(views.PrintTaskView.as_view(), Stage.PRINTING).Annotation(title="印制").Next(this.route)
-    distribute = (
-        StageTask(views.DistributeTaskView.as_view(), Stage.DISTRIBUTION).Annotation(title="核发").Next(this.route)
-    )
-    archive = StageTask(views.ArchiveTaskView.as_view(), Stage.ARCHIVING).Annotation(title="归档").Next(this.route)
-
-    revise = (
-        flow.View(views.ReviseTaskView.as_view())
-        .Annotation(title="修改后重新送审")
-        .Assign(lambda activation: activation.process.document.drafter)
-        .Next(this.route)
-    )
-
+    start = flow.StartHandle(this.start_process).Annotation(title="送审").Next(this.dispatch)
+    dispatch = Dispatch().Annotation(title="流转").Next(this.step).Next(this.end)
+    step = StepNode().Annotation(title="办理").Next(this.dispatch)
     end = flow.End().Annotation(title="办结")
 
     def has_view_permission(self, user, obj=None):
-        # Which documents a user sees is decided per document (issuance.roles.can_view), and
-        # viewflow's own process views are not mounted; the flow itself is open to every
-        # signed-in user so that viewflow's queue query includes its tasks.
+        # Who sees what is decided per document (issuance.roles); viewflow's own process
+        # views are not mounted.
         return user.is_authenticated
 
     def start_process(self, activation, document):

@@ -18,7 +18,7 @@ from django.db import close_old_connections, transaction
 
 from issuance import services
 from issuance.exceptions import IssuanceError
-from issuance.models import PrintJob
+from issuance.models import PrintJob, StepKind
 
 from . import actions, flows
 
@@ -116,7 +116,7 @@ def run(job_id, final=True):
 
 
 def _print_task(document):
-    task = actions.open_tasks(document).filter(flow_task=flows.DocumentFlow.print_copy).first()
+    task = actions.open_tasks(document).filter(state__kind=StepKind.PRINT).first()
     if task is None:
         raise IssuanceError("公文不在印制环节")
     return task

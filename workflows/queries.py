@@ -1,9 +1,14 @@
-"""The task lists of one user: 待办 (assigned), 可领取 (claimable from a role's queue), 已办 (done)."""
+"""The task lists of one user, each one query (plus its count): 待办 (held by them),
+可领取 (in a queue they may take from, under the 三审 rules), 已办 (done by them)."""
 
-from viewflow.workflow.models import Task
+from django.db.models import Exists, OuterRef
 from viewflow.workflow.status import STATUS
 
-from issuance.roles import can_view
+from issuance.roles import actionable_states
+
+from .models import StepTask
+
+OPEN = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
 
 
 def _document_flow():
@@ -13,29 +18,33 @@ def _document_flow():
 
 
 def human_tasks():
-    return Task.objects.filter(process__flow_class=_document_flow(), flow_task_type="HUMAN").select_related(
-        "process", "process__documentprocess__document", "owner"
+    """Every human task of the 发文 flow, with what its lists show."""
+    return StepTask.objects.filter(
+        process__flow_class=_document_flow(), flow_task_type="HUMAN", state__isnull=False,
+    ).select_related(
+        "owner", "state", "state__document", "state__document__drafter", "state__document__department",
+        "state__document__organ", "state__assignee", "state__candidate_organ", "state__candidate_department",
+        "state__party_department", "state__party_organ",
     )
 
 
 def document_of(task):
-    return task.process.documentprocess.document
+    return task.state.document
+
+
+def open_tasks(document):
+    return human_tasks().filter(state__document=document, status__in=OPEN)
 
 
 def inbox(user):
-    return human_tasks().filter(owner=user, status__in=[STATUS.ASSIGNED, STATUS.STARTED]).order_by("-created")
+    return human_tasks().filter(owner=user, status__in=(STATUS.ASSIGNED, STATUS.STARTED)).order_by("-created", "-pk")
 
 
 def claimable(user):
-    """The role's queue, less the tasks the 三审 rules keep this user from taking."""
-    candidates = Task.objects.queue([_document_flow()], user).select_related(
-        "process", "process__documentprocess__document"
-    ).order_by("-created")
-    return [
-        task for task in candidates
-        if task.flow_task.can_assign(user, task) and can_view(user, document_of(task))
-    ]
+    """The queues' tasks this person may take now."""
+    may = actionable_states(user).filter(pk=OuterRef("state_id"))
+    return human_tasks().filter(status=STATUS.NEW, owner__isnull=True).filter(Exists(may)).order_by("-created", "-pk")
 
 
 def done(user):
-    return human_tasks().filter(owner=user, status=STATUS.DONE).order_by("-finished")
+    return human_tasks().filter(owner=user, status=STATUS.DONE).order_by("-finished", "-pk")

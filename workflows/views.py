@@ -1,12 +1,14 @@
 """Task pages: 待办, 可领取, 已办, and the page on which one task is done.
 
 Each step's view parses the form, then asks workflows.actions to run one issuance service
-as the task's work. Who may see a task follows the document; who may act follows the task.
+as the task's work. Who may see a task follows the document; who may act follows the
+task's step state (issuance.roles).
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
@@ -16,9 +18,9 @@ from viewflow.workflow.status import STATUS
 
 from issuance import services
 from issuance.forms import ArchiveForm, DecisionForm, ReasonForm, RecipientFormSet, RegisterForm, SubmitForm
-from issuance.models import Stage
+from issuance.exceptions import IssuanceError
+from issuance.models import Decision, StepKind
 from issuance.roles import can_view
-from issuance.services import IssuanceError
 
 from . import actions, printing, queries
 
@@ -32,27 +34,29 @@ TASK_LABELS = {
 }
 
 
-def _rows(tasks):
-    return [{"task": task, "document": queries.document_of(task), "status": TASK_LABELS.get(task.status, task.status)}
-            for task in tasks]
+PAGE_SIZE = 50
+
+
+def _task_list(request, tab, title, tasks):
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [{"task": task, "state": task.state, "document": task.state.document,
+             "status": TASK_LABELS.get(task.status, task.status)} for task in page]
+    return render(request, "workflows/task_list.html", {"tab": tab, "title": title, "rows": rows, "page": page})
 
 
 @login_required
 def inbox(request):
-    rows = _rows(queries.inbox(request.user))
-    return render(request, "workflows/task_list.html", {"tab": "inbox", "title": "待办", "rows": rows})
+    return _task_list(request, "inbox", "待办", queries.inbox(request.user))
 
 
 @login_required
 def queue(request):
-    rows = _rows(queries.claimable(request.user))
-    return render(request, "workflows/task_list.html", {"tab": "queue", "title": "可领取", "rows": rows})
+    return _task_list(request, "queue", "可领取", queries.claimable(request.user))
 
 
 @login_required
 def archive(request):
-    rows = _rows(queries.done(request.user)[:200])
-    return render(request, "workflows/task_list.html", {"tab": "archive", "title": "已办", "rows": rows})
+    return _task_list(request, "archive", "已办", queries.done(request.user))
 
 
 def _visible_task(request, task_pk):
@@ -71,7 +75,7 @@ def claim(request, task_pk):
     except IssuanceError as error:
         messages.error(request, error.message)
         return redirect("queue")
-    messages.success(request, f"已领取“{task.flow_task.task_title}”任务")
+    messages.success(request, f"已领取“{task.state.name}”任务")
     return redirect("task", task_pk=task.pk)
 
 
@@ -95,6 +99,12 @@ def task_page(request, task_pk):
     return task.flow_task.view(request, task=task)
 
 
+def step_view(request, task):
+    """The page of a task: the form of its step's kind."""
+    view = STEP_VIEWS[task.state.kind]
+    return view.as_view()(request, task=task)
+
+
 @method_decorator(login_required, name="dispatch")
 class TaskView(View):
     """The page of one open task: the document, and the form that completes the step."""
@@ -104,6 +114,7 @@ class TaskView(View):
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
         self.task = kwargs["task"]
+        self.state = self.task.state
         self.document = queries.document_of(self.task)
 
     def dispatch(self, request, *args, **kwargs):
@@ -131,7 +142,7 @@ class TaskView(View):
             "document": self.document,
             "form": form,
             "form_template": self.form_template,
-            "step_title": self.task.flow_task.task_title,
+            "step_title": str(self.state),
             "claimable": self.task.status == STATUS.NEW,
         }
         context.update(self.extra_context())
@@ -152,23 +163,32 @@ class TaskView(View):
         except IssuanceError as error:
             messages.error(request, error.message)
             return self.render(form, status=400)
-        messages.success(request, f"“{self.task.flow_task.task_title}”已办理")
+        messages.success(request, self.done_message(form))
         return redirect("document", pk=self.document.pk)
+
+    def done_message(self, form):
+        return f"“{self.state}”已办理"
 
 
 class DecisionTaskView(TaskView):
-    """初审, 复审, 终审 and 签发: approve, or return with a reason."""
+    """A review step, a 会签 party, 签发: approve, or return with a reason, to the drafter or
+    to an earlier step."""
 
     form_template = "workflows/forms/decision.html"
 
     def get_form(self, data=None):
-        return DecisionForm(data)
+        return DecisionForm(data, targets=services.return_targets(self.state))
 
     def perform(self, form):
-        return services.decide(
-            self.document, self.request.user, form.cleaned_data["decision"], form.cleaned_data["text"],
-            expected_stage=self.task.flow_task.stage,
-        )
+        data = form.cleaned_data
+        return services.decide(self.document, self.request.user, self.state, data["decision"], data["text"],
+                               return_to=data.get("return_to") or "drafter")
+
+    def done_message(self, form):
+        if form.cleaned_data["decision"] == Decision.RETURN:
+            target = dict(services.return_targets(self.state)).get(form.cleaned_data.get("return_to") or "drafter")
+            return f"已退回{target}"
+        return f"“{self.state}”已办理"
 
 
 class RecheckTaskView(DecisionTaskView):
@@ -221,7 +241,7 @@ class PrintTaskView(TaskView):
             reason = form.cleaned_data["reason"]
             if action == "return":
                 actions.complete(self.task, request.user, lambda: services.decide(
-                    self.document, request.user, "return", reason, expected_stage=Stage.PRINTING))
+                    self.document, request.user, self.state, Decision.RETURN, reason))
                 messages.success(request, "已退回拟稿人")
             else:
                 actions.complete(self.task, request.user,
@@ -279,5 +299,18 @@ class ReviseTaskView(TaskView):
         return services.submit(self.document, self.request.user, form.cleaned_data["note"])
 
     def extra_context(self):
-        returns = self.document.opinions.filter(round=self.document.round).exclude(step="draft").select_related("user")
-        return {"returns": returns, "stage_returned": self.document.stage == Stage.RETURNED}
+        returns = self.document.opinions.filter(round=self.document.round, decision=Decision.RETURN).select_related(
+            "user")
+        return {"returns": returns, "stage_returned": self.document.stage == "returned"}
+
+
+STEP_VIEWS = {
+    StepKind.REVIEW: DecisionTaskView,
+    StepKind.SIGN: DecisionTaskView,
+    StepKind.RECHECK: RecheckTaskView,
+    StepKind.REGISTER: RegisterTaskView,
+    StepKind.PRINT: PrintTaskView,
+    StepKind.DISTRIBUTE: DistributeTaskView,
+    StepKind.ARCHIVE: ArchiveTaskView,
+    StepKind.REVISE: ReviseTaskView,
+}

@@ -3,7 +3,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from issuance import demo, exchange
-from issuance.models import IssuedNumber
+from issuance.models import IssuedNumber, Role
 
 from workflows import demo_path
 
@@ -15,6 +15,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         demo.load_organisation()
         cast = demo.load_cast()
+        labels = dict(Role.choices)
         User = get_user_model()
         for spec in cast["seed_documents"]:
             content = exchange.read_file(demo.FIXTURES / spec["file"])
@@ -25,6 +26,8 @@ class Command(BaseCommand):
                 content, User.objects.get(username=spec["drafter"]), copies=spec["copies"], retention=spec["retention"]
             )
             self.stdout.write(f"范例公文 {document.doc_number} 已办理至归档")
-        self.stdout.write("演示数据就绪。演示用户：" + "、".join(
-            f"{u['username']}（{u['name']}，{'/'.join(u['groups'])}）" for u in cast["users"]
-        ) + f"；密码均为 {cast['password']}")
+        for organ in cast["organs"]:
+            self.stdout.write(f"{organ['organ']['name']}演示用户：" + "、".join(
+                f"{u['username']}（{u['name']}，{'/'.join(labels[r['role']] for r in u['roles'])}）" for u in organ["users"]
+            ))
+        self.stdout.write(f"演示用户密码均为 {cast['password']}")

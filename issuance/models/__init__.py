@@ -1,0 +1,46 @@
+"""The models of the document domain, one module per part of it."""
+
+from .documents import (
+    EDITABLE_STAGES,
+    AppendOnlyModel,
+    AppendOnlyQuerySet,
+    Decision,
+    Document,
+    DocumentUserObjectPermission,
+    Event,
+    Opinion,
+    Revision,
+    Stage,
+    stage_label,
+)
+from .organs import DEPARTMENT_ROLES, Appointment, Department, Organ, Role, display_name
+from .records import (
+    ArchiveFile,
+    ArchiveRecord,
+    Distribution,
+    IssuedNumber,
+    NumberSequence,
+    NumberVoid,
+    PrintJob,
+    RecipientOrgan,
+    Retention,
+)
+from .review import (
+    REVIEW_KINDS,
+    STEP_ROLES,
+    Actor,
+    ChainStep,
+    ChainVersion,
+    ReviewChain,
+    Round,
+    StepKind,
+    StepState,
+)
+
+__all__ = [
+    "EDITABLE_STAGES", "DEPARTMENT_ROLES", "REVIEW_KINDS", "STEP_ROLES",
+    "Actor", "AppendOnlyModel", "AppendOnlyQuerySet", "Appointment", "ArchiveFile", "ArchiveRecord", "ChainStep",
+    "ChainVersion", "Decision", "Department", "Distribution", "Document", "DocumentUserObjectPermission", "Event",
+    "IssuedNumber", "NumberSequence", "NumberVoid", "Opinion", "Organ", "PrintJob", "RecipientOrgan", "Retention",
+    "ReviewChain", "Revision", "Role", "Round", "Stage", "StepKind", "StepState", "display_name", "stage_label",
+]

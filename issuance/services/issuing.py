@@ -1,0 +1,284 @@
+"""The issuing half: 登记 gives the 发文字号, 印制 renders the signed text (in the background),
+核发 records the copies sent, and 归档 files the document. Each verb takes the open step of its
+kind (issuance.services.review.require_step), changes the document under its row lock and
+writes the history; finishing the step opens the next.
+"""
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import exchange, numbering, storage
+from ..exceptions import IssuanceError
+from ..models import Distribution, PrintJob, RecipientOrgan, Role, StepKind
+from ..roles import require
+from .drafting import check_copies
+from .history import lock, move, note
+from .review import complete_step, reopen_step, require_step
+
+
+@transaction.atomic
+def register(document, user, copies):
+    """登记: give the document its 发文字号 (kept if it already has one) and record the number of copies."""
+    document = lock(document)
+    state = require_step(document, user, StepKind.REGISTER)
+    if copies is None:
+        raise IssuanceError("请填写印发份数")
+    check_copies(copies)
+    issued = numbering.allocate(document, user)
+    document.doc_number = issued.number
+    document.copies = copies
+    move(document, user, "register", complete_step(document, state, user), doc_number=issued.number, copies=copies)
+    return issued.number
+
+
+def active_print_job(document):
+    return document.print_jobs.filter(status__in=[PrintJob.Status.QUEUED, PrintJob.Status.RUNNING]).first()
+
+
+def last_print_job(document):
+    return document.print_jobs.order_by("-created_at", "-pk").first()
+
+
+# A job queued or running longer than this has lost its worker (a restart, a crash).
+PRINT_JOB_TIMEOUT = datetime.timedelta(minutes=10)
+
+
+def is_stale(job):
+    if job.status not in (PrintJob.Status.QUEUED, PrintJob.Status.RUNNING):
+        return False
+    return timezone.now() - (job.started_at or job.created_at) > PRINT_JOB_TIMEOUT
+
+
+@transaction.atomic
+def abandon_stale_print_job(document, user):
+    """Give up a job whose worker is gone, so that 印制 can be tried again; nothing is lost:
+    the job stays on record as failed. Only someone who may do the 印制 may give it up."""
+    document = lock(document)
+    require_step(document, user, StepKind.PRINT)
+    job = active_print_job(document)
+    if job is None or not is_stale(job):
+        return None
+    job = PrintJob.objects.select_for_update().get(pk=job.pk)
+    job.status = PrintJob.Status.FAILED
+    job.error = f"超过 {int(PRINT_JOB_TIMEOUT.total_seconds() // 60)} 分钟未完成，已停止等待"
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "finished_at"])
+    note(document, user, "print_failed", job=job.pk, reason=job.error)
+    return job
+
+
+@transaction.atomic
+def request_print(document, user):
+    """印制: queue the rendering of exactly the signed revision, with its number.
+
+    The PDF is made in the background (see workflows.printing); `finish_print` then
+    stores it and moves the document on to 核发.
+    """
+    document = lock(document)
+    require_step(document, user, StepKind.PRINT)
+    if active_print_job(document) is not None:
+        raise IssuanceError("正在印制，请稍候")
+    job = PrintJob.objects.create(document=document, revision=document.signed_revision, requested_by=user)
+    note(document, user, "print_requested", job=job.pk, revision=document.signed_revision.number)
+    return job
+
+
+@transaction.atomic
+def start_print_job(job_id):
+    """Mark a queued job as running; None if it is not queued (done, or taken by another worker)."""
+    job = PrintJob.objects.select_for_update().filter(pk=job_id, status=PrintJob.Status.QUEUED).first()
+    if job is None:
+        return None
+    job.status = PrintJob.Status.RUNNING
+    job.attempts += 1
+    job.started_at = timezone.now()
+    job.save(update_fields=["status", "attempts", "started_at"])
+    return job
+
+
+def render_issue(job):
+    """The issued PDF of a job's revision and the 印发日期 it carries. Reads, writes nothing."""
+    from .. import rendering
+
+    document = job.document
+    carried = job.revision.content.get("printed_date")
+    printed_date = datetime.date.fromisoformat(carried) if carried else timezone.localdate()
+    document.printed_date = printed_date
+    content = exchange.parse_document(document.issued_content())
+    return rendering.render_pdf(content), printed_date
+
+
+@transaction.atomic
+def finish_print(job, pdf, printed_date):
+    """Store the rendered PDF as the issued file and move the document on to 核发."""
+    from .. import rendering
+
+    document = lock(job.document)
+    job = PrintJob.objects.select_for_update().get(pk=job.pk)
+    state = document.step_states.filter(kind=StepKind.PRINT, status="open").first()
+    if state is None or job.status != PrintJob.Status.RUNNING:
+        raise IssuanceError("印制任务已失效")
+    if document.signed_revision_id != job.revision_id:
+        raise IssuanceError("签发稿已变更，印制任务作废")
+    document.printed_date = printed_date
+    stored = storage.store_issued_pdf(document, pdf)
+    document.issued_pdf = stored.path
+    document.issued_pdf_sha256 = stored.sha256
+    document.issued_pages = rendering.count_pages(pdf)
+    job.status = PrintJob.Status.DONE
+    job.error = ""
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "finished_at"])
+    move(document, job.requested_by, "print", complete_step(document, state, job.requested_by), path=stored.path,
+         sha256=stored.sha256,
+          pages=document.issued_pages, revision=job.revision.number, job=job.pk)
+    return document
+
+
+@transaction.atomic
+def fail_print_job(job_id, error, final):
+    """Record a failed attempt: the job waits for its next try, or, after the last, shows
+    on the document page with a button to try again."""
+    job = PrintJob.objects.select_for_update().get(pk=job_id)
+    job.error = error[:2000]
+    job.status = PrintJob.Status.FAILED if final else PrintJob.Status.QUEUED
+    job.finished_at = timezone.now() if final else None
+    job.save(update_fields=["error", "status", "finished_at"])
+    if final:
+        document = lock(job.document)
+        note(document, None, "print_failed", job=job.pk, attempts=job.attempts, reason=job.error[:200])
+    return job
+
+
+@transaction.atomic
+def void_and_reregister(document, user, reason):
+    """作废 the number of a document not yet printed; it goes back to 登记 for a new one."""
+    document = lock(document)
+    state = require_step(document, user, StepKind.PRINT)
+    if active_print_job(document) is not None:
+        raise IssuanceError("正在印制，不能作废文号")
+    issued = numbering.current_number(document)
+    void = numbering.void_issued(issued, user, reason)
+    document.doc_number = ""
+    stage = reopen_step(document, state, user, StepKind.REGISTER, note=f"作废文号{void.number}，重新登记")
+    move(document, user, "void_number", stage, doc_number=void.number, reason=void.reason)
+    return void
+
+
+def split_recipients(text):
+    """主送 / 抄送 text as a list of organ names: "市直机关文明办、局机关工会，局领导" -> three names.
+
+    A separator inside brackets belongs to the name: "各县（市、区）科技局" is one organ.
+    """
+    names, current, depth = [], [], 0
+    for ch in text or "":
+        if ch in "（(":
+            depth += 1
+        elif ch in "）)":
+            depth = max(depth - 1, 0)
+        if ch in "、，,；;\n" and depth == 0:
+            names.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    names.append("".join(current))
+    return [name.strip() for name in names if name.strip()]
+
+
+def default_recipients(document):
+    content = document.signed_revision.content
+    main = [(name, Distribution.Role.MAIN) for name in split_recipients(content.get("main_recipients"))]
+    cc = [(name, Distribution.Role.CC) for name in split_recipients(content.get("cc"))]
+    return main + cc
+
+
+def known_recipients(organ):
+    """The organ's address book: every active name and alias -> its RecipientOrgan."""
+    book = {}
+    for recipient in organ.recipients.filter(active=True):
+        for name in (recipient.name, *recipient.alias_list()):
+            book[name] = recipient
+    return book
+
+
+def copies_are_numbered(document):
+    """Copies carry a 份号 when the document is classified or the 稿纸 numbered its copy."""
+    content = document.signed_revision.content
+    return bool(content.get("secrecy") or content.get("copy_number"))
+
+
+@transaction.atomic
+def distribute(document, user, recipients, add_to_book=()):
+    """核发: record, per recipient organ, the copies sent (with their 份号 where copies are
+    numbered), when and by whom.
+
+    `recipients` is a list of (name, role, copies). A name must be in the organ's address
+    book (by name or alias) unless it is listed in `add_to_book`, which adds it; the copies
+    may not exceed the registered number.
+    """
+    document = lock(document)
+    state = require_step(document, user, StepKind.DISTRIBUTE)
+    if not recipients:
+        raise IssuanceError("请至少填写一个收文机关")
+    names = [name for name, _, _ in recipients]
+    if len(set(names)) != len(names):
+        raise IssuanceError("收文机关有重复，请合并")
+    if any(len(name) > 200 for name in names):
+        raise IssuanceError("收文机关名称过长（最多 200 字）")
+    book = known_recipients(document.organ)
+    unknown = [name for name in names if name not in book and name not in add_to_book]
+    if unknown:
+        raise IssuanceError(f"“{'”“'.join(unknown)}”不在收文机关名录中：请改为名录中的名称，或勾选“加入名录”")
+    total = sum(copies for _, _, copies in recipients)
+    if document.copies and total > document.copies:
+        raise IssuanceError(f"分发份数合计 {total} 份，超过登记的印发份数 {document.copies} 份")
+    numbered = copies_are_numbered(document)
+    next_copy = 1
+    now = timezone.now()
+    records = []
+    for name, role, copies in recipients:
+        organ = book.get(name) or RecipientOrgan.objects.get_or_create(organ=document.organ, name=name)[0]
+        record = Distribution(document=document, recipient=name, recipient_organ=organ, role=role, copies=copies,
+                              sent_by=user, sent_at=now)
+        if numbered:
+            record.first_copy, record.last_copy = next_copy, next_copy + copies - 1
+            next_copy += copies
+        record.save()
+        records.append(record)
+    move(document, user, "distribute", complete_step(document, state, user),
+          recipients=[{"name": r.recipient, "role": r.role, "copies": r.copies, "copy_numbers": r.copy_numbers}
+                      for r in records],
+          added_to_book=sorted(set(add_to_book) & set(names)))
+    return records
+
+
+@transaction.atomic
+def save_recipient(organ, user, name, aliases="", active=True, recipient=None):
+    """The office keeps the address book of recipient organs."""
+    require(user, (Role.CLERK,), organ, "只有本机关的办公室文书可以维护收文机关名录")
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise IssuanceError("请填写收文机关名称（最多 200 字）")
+    clash = organ.recipients.filter(name=name).exclude(pk=getattr(recipient, "pk", None))
+    if clash.exists():
+        raise IssuanceError(f"名录中已有“{name}”")
+    recipient = recipient or RecipientOrgan(organ=organ)
+    recipient.name, recipient.aliases, recipient.active = name, (aliases or "").strip(), active
+    recipient.save()
+    return recipient
+
+
+@transaction.atomic
+def archive(document, user, retention, remarks=""):
+    """归档: file the issued document as one 件 with its 档号 and package."""
+    from .. import archiving
+
+    document = lock(document)
+    state = require_step(document, user, StepKind.ARCHIVE)
+    record = archiving.create_record(document, user, retention, remarks)
+    move(document, user, "archive", complete_step(document, state, user), archive_code=record.archive_code)
+    return record
+
+

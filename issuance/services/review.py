@@ -1,0 +1,462 @@
+"""The run of a document through its chain: 送审, each step's decision (a 会签's parties in
+parallel), returns to the drafter or to an earlier step, and 撤回 by whoever acted last.
+
+Every verb locks the document's row, changes the step states and the document inside one
+transaction, and writes its history entry. The issuing half of the path (复核 → 登记 → 印制
+→ 核发 → 归档) runs on the same states; its verbs (issuance.services.issuing) open and
+finish them through `require_step` and `complete_step`.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import chains
+from ..exceptions import IssuanceError
+from ..models import (
+    EDITABLE_STAGES,
+    Decision,
+    Opinion,
+    Round,
+    Stage,
+    StepKind,
+    StepState,
+    display_name,
+)
+from ..roles import actionable_states, sole
+from .history import lock, move
+
+STAGE_OF_KIND = {
+    StepKind.REVIEW: Stage.REVIEWING,
+    StepKind.SIGN: Stage.SIGNING,
+    StepKind.RECHECK: Stage.RECHECK,
+    StepKind.REGISTER: Stage.REGISTRATION,
+    StepKind.PRINT: Stage.PRINTING,
+    StepKind.DISTRIBUTE: Stage.DISTRIBUTION,
+    StepKind.ARCHIVE: Stage.ARCHIVING,
+}
+DRAFT_STEP = "拟稿"
+# Where something can still be taken back: a review step, or 签发 while 复核 has not acted.
+TAKE_BACK_STAGES = (Stage.REVIEWING, Stage.SIGNING, Stage.RECHECK)
+MAX_OPINION = 2000
+S = StepState.Status
+
+
+def _clean_text(text, what="意见"):
+    text = (text or "").strip()
+    if len(text) > MAX_OPINION:
+        raise IssuanceError(f"{what}过长（最多 {MAX_OPINION} 字）")
+    return text
+
+
+def active_round(document):
+    return document.rounds.filter(status=Round.Status.ACTIVE).select_related("version", "chain").first()
+
+
+def _record_opinion(document, user, step, decision, text, state=None):
+    return Opinion.objects.create(
+        document=document, revision=document.current_revision, round=document.round, step=step,
+        party=state.party_label if state else "", state=state, decision=decision, text=text, user=user,
+    )
+
+
+def _void_signature(document):
+    """A return, or a change after 签发, means the text must be signed again."""
+    document.signed_revision = None
+    document.signed_by = None
+    document.signed_at = None
+
+
+def _finish(state, user, status, note=""):
+    state.status = status
+    state.finished_at = timezone.now()
+    state.finished_by = user
+    state.revision = state.document.current_revision
+    state.note = note
+    state.save(update_fields=["status", "finished_at", "finished_by", "revision", "note"])
+
+
+def _close(states, status, note):
+    """Close open states nobody decided (the other parties of a 会签 after a return, the next
+    step after a 撤回)."""
+    closed = list(states.filter(status=S.OPEN))
+    for state in closed:
+        state.status, state.finished_at, state.note = status, timezone.now(), note[:200]
+        state.save(update_fields=["status", "finished_at", "note"])
+    return closed
+
+
+# --- Opening steps ------------------------------------------------------------------------
+
+
+def _open(document, round_, position, steps, routing):
+    """Open the step at `position` for each of its units of work; a 会签 without parties is
+    recorded as skipped and the next step opens. Returns the stage the document is then at."""
+    step = steps[position - 1]
+    round_.openings += 1
+    round_.save(update_fields=["openings"])
+    common = dict(document=document, round=round_, position=position, opening=round_.openings, kind=step.kind,
+                  name=step.name, chain_step=step.chain_step, is_review=step.is_review)
+    units = chains.slots(routing, step)
+    if not units:
+        StepState.objects.create(**common, candidate_organ=document.organ, status=S.SKIPPED,
+                                 finished_at=timezone.now(), note="未选定会签单位，跳过")
+        return _open(document, round_, position + 1, steps, routing)
+    for slot in units:
+        people = slot.eligible(routing, step)
+        if not people.exists():
+            rule = "（同一人不能承担同一公文的两个审核环节）" if step.is_review else ""
+            raise IssuanceError(
+                f"下一环节“{step.name}”{('（' + slot.party_label + '）') if slot.party_label else ''}"
+                f"没有可办理的人员{rule}，无法办理；请由他人办理本环节，或联系机关管理员调整"
+            )
+        assignee = slot.assignee or (sole(people) if slot.direct else None)
+        state = StepState.objects.create(
+            **common, party_department=slot.party_department, party_organ=slot.party_organ, assignee=assignee,
+            candidate_organ=slot.organ, candidate_role=slot.role, candidate_department=slot.department,
+        )
+        if slot.users:
+            state.candidate_users.set(slot.users)
+    return STAGE_OF_KIND[step.kind]
+
+
+def _open_revise(document, round_):
+    """The drafter's 修改: the document is back in their 待办."""
+    round_.openings += 1
+    round_.save(update_fields=["openings"])
+    StepState.objects.create(
+        document=document, round=round_, position=0, opening=round_.openings, kind=StepKind.REVISE, name="修改",
+        assignee=document.drafter, candidate_organ=document.organ,
+    )
+
+
+def _steps(round_):
+    return chains.path(round_.version)
+
+
+def _opening_done(state):
+    """Whether every unit of work opened together with `state` is done (a 会签 is complete)."""
+    return not state.round.states.filter(opening=state.opening).exclude(status__in=(S.DONE, S.SKIPPED)).exists()
+
+
+def _advance(document, state):
+    """After `state` is done: open the next step once its whole opening is done. Returns the
+    document's stage."""
+    if not _opening_done(state):
+        return document.stage
+    round_ = state.round
+    steps = _steps(round_)
+    if state.position == len(steps):
+        round_.status, round_.ended_at = Round.Status.DONE, timezone.now()
+        round_.save(update_fields=["status", "ended_at"])
+        return Stage.ARCHIVED
+    routing = chains.routing_of(document)
+    stage = _open(document, round_, state.position + 1, steps, routing)
+    if state.is_review:
+        # Whoever approves must not leave a later review step with nobody who may take it.
+        chains.check_staffed(routing, [s for s in steps if s.position > state.position and s.is_review],
+                             action="办理")
+    return stage
+
+
+# --- Who may act, in the user's words ------------------------------------------------------
+
+
+def refusal(user, state):
+    """Why `user` may not take `state`, in the user's words; None if they may."""
+    if user is None or not user.is_authenticated:
+        return "请先登录"
+    if not user.is_active:
+        return "账号已停用"
+    if state.status != S.OPEN:
+        return f"“{state.name}”环节已办理"
+    if actionable_states(user).filter(pk=state.pk).exists():
+        return None
+    document = state.document
+    if state.is_review and user.pk == document.drafter_id:
+        return "不能审核或签发自己起草的公文"
+    if state.is_review and StepState.objects.filter(
+        document=document, is_review=True, finished_by=user, status__in=(S.DONE, S.RETURNED),
+    ).exclude(position=state.position).exists():
+        return "同一人不能承担同一公文的两个审核环节"
+    if state.assignee_id:
+        return f"“{state.name}”环节由{display_name(state.assignee)}办理"
+    if state.candidate_role:
+        where = state.candidate_department.name if state.candidate_department_id else state.candidate_organ.name
+        role = state.get_candidate_role_display()
+        return f"“{state.name}”环节应由{where}的{role}办理"
+    return f"您不能办理“{state.name}”环节"
+
+
+def require_step(document, user, kind):
+    """The open state of `kind` that `user` may take; refused otherwise."""
+    state = document.step_states.filter(kind=kind, status=S.OPEN).select_related("document").first()
+    if state is None:
+        raise IssuanceError(f"公文处于“{document.get_stage_display()}”环节，不能办理“{StepKind(kind).label}”")
+    reason = refusal(user, state)
+    if reason:
+        raise IssuanceError(reason)
+    return state
+
+
+def complete_step(document, state, user):
+    """Finish an issuing step and open the next one; returns the document's new stage."""
+    _finish(state, user, S.DONE)
+    return _advance(document, state)
+
+
+def open_states(document):
+    return document.step_states.filter(status=S.OPEN)
+
+
+# --- 送审 -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def submit(document, user, note=""):
+    """The drafter sends the draft (again) for review: a new round on the document's chain,
+    after checking that nobody on the path would be stranded."""
+    document = lock(document)
+    if user.pk != document.drafter_id:
+        raise IssuanceError("只有拟稿人可以送审")
+    if document.stage not in EDITABLE_STAGES:
+        raise IssuanceError(f"公文处于“{document.get_stage_display()}”环节，不能送审")
+    note = _clean_text(note, "送审说明")
+    routing = chains.routing_of(document)
+    chain = chains.choose(routing)
+    previous = document.rounds.order_by("-number").select_related("version").first()
+    # A document keeps the version of its chain it was first submitted under.
+    version = previous.version if previous is not None and previous.chain_id == chain.pk else chain.version
+    steps = chains.path(version)
+    chains.check_staffed(routing, steps)
+    for revise in document.step_states.filter(kind=StepKind.REVISE, status=S.OPEN):
+        _finish(revise, user, S.DONE)
+    document.round += 1
+    round_ = Round.objects.create(document=document, number=document.round, chain=chain, version=version,
+                                  started_by=user)
+    _record_opinion(document, user, DRAFT_STEP, Decision.SUBMIT, note)
+    stage = _open(document, round_, 1, steps, routing)
+    move(document, user, "submit", stage, round=document.round, revision=document.current_revision.number,
+         chain=chain.name, version=version.number)
+    return document
+
+
+# --- Decisions ------------------------------------------------------------------------------
+
+
+def return_targets(state):
+    """Where a return from `state` may go: the drafter, or, from a single review step, any
+    earlier review step of the chain. A 会签 party and the office return to the drafter."""
+    targets = [("drafter", "拟稿人")]
+    if state.kind in (StepKind.REVIEW, StepKind.SIGN) and not state.party_label and state.position > 1:
+        for step in _steps(state.round):
+            if step.position < state.position and step.is_review and step.actor != "parties":
+                targets.append((str(step.position), step.name))
+    return targets
+
+
+@transaction.atomic
+def decide(document, user, state, decision, text="", return_to="drafter"):
+    """Approve, or return with a reason, the step state `state` (a review step, a 会签 party,
+    签发, 复核, or 印制 to return it)."""
+    document = lock(document)
+    state = StepState.objects.select_for_update().select_related("round", "document").get(pk=state.pk)
+    if state.document_id != document.pk:
+        raise IssuanceError("该任务不属于此公文")
+    if state.status != S.OPEN:
+        raise IssuanceError(f"“{state.name}”环节已办理，请刷新页面")
+    if state.kind not in (StepKind.REVIEW, StepKind.SIGN, StepKind.RECHECK, StepKind.PRINT):
+        raise IssuanceError(f"“{state.name}”环节不需要审批意见")
+    reason = refusal(user, state)
+    if reason:
+        raise IssuanceError(reason)
+    if decision not in (Decision.APPROVE, Decision.RETURN):
+        raise IssuanceError("请选择“同意”或“退回”")
+    text = _clean_text(text)
+    if decision == Decision.RETURN:
+        return _return(document, user, state, text, return_to)
+    if state.kind == StepKind.PRINT:
+        raise IssuanceError("印制环节请使用“印制”按钮")
+    if state.kind == StepKind.RECHECK and document.signed_revision_id != document.current_revision_id:
+        raise IssuanceError("签发后内容已变更，须重新签发")
+    opinion = _record_opinion(document, user, state.name, Decision.APPROVE, text, state)
+    _finish(state, user, S.DONE)
+    detail = dict(step=state.name, position=state.position, opinion=opinion.pk)
+    if state.party_label:
+        detail["party"] = state.party_label
+    if state.kind == StepKind.SIGN:
+        document.signed_revision = document.current_revision
+        document.signed_by = user
+        document.signed_at = opinion.created_at
+        detail.update(revision=document.current_revision.number, sha256=document.current_revision.sha256)
+    action = {StepKind.SIGN: "sign"}.get(state.kind, "countersign" if state.party_label else "approve")
+    move(document, user, action, _advance(document, state), **detail)
+    return opinion
+
+
+def _return(document, user, state, text, return_to):
+    if not text:
+        raise IssuanceError("退回时必须填写退回理由")
+    targets = dict(return_targets(state))
+    return_to = str(return_to or "drafter")
+    if return_to not in targets:
+        raise IssuanceError("请选择退回至拟稿人或之前的审核环节")
+    if state.kind == StepKind.PRINT:
+        from .issuing import active_print_job
+
+        if active_print_job(document) is not None:
+            raise IssuanceError("正在印制，不能退回")
+    opinion = _record_opinion(document, user, state.name, Decision.RETURN, text, state)
+    _finish(state, user, S.RETURNED)
+    round_ = state.round
+    who = state.party_label or state.name
+    others = round_.states.filter(opening=state.opening).exclude(pk=state.pk)
+    agreed = [s.party_label or display_name(s.finished_by) for s in others.filter(status=S.DONE)]
+    cancelled = [s.party_label or s.name for s in _close(others, S.CANCELLED, f"因{who}退回而取消")]
+    _void_signature(document)
+    detail = dict(step=state.name, position=state.position, reason=text, opinion=opinion.pk, to=targets[return_to])
+    if state.party_label:
+        detail["party"] = state.party_label
+    if cancelled:
+        detail.update(cancelled=cancelled, agreed=agreed)
+    if return_to == "drafter":
+        round_.status, round_.ended_at = Round.Status.RETURNED, timezone.now()
+        round_.save(update_fields=["status", "ended_at"])
+        _open_revise(document, round_)
+        move(document, user, "return", Stage.RETURNED, **detail)
+    else:
+        stage = _open(document, round_, int(return_to), _steps(round_), chains.routing_of(document))
+        move(document, user, "return", stage, **detail)
+    return opinion
+
+
+def reopen_step(document, state, user, kind, note):
+    """Send the document from `state` back to the step of `kind` of its path (签发 after a
+    change at 复核, 登记 after a number is voided at 印制); returns the new stage."""
+    _finish(state, user, S.RETURNED, note=note)
+    steps = _steps(state.round)
+    return _open(document, state.round, chains.step_of_kind(steps, kind).position, steps, chains.routing_of(document))
+
+
+def send_back_to_signing(document, user, revision):
+    """A change saved at 复核 ends the 复核 and opens 签发 again: the signer must sign the
+    text that will be issued. Runs inside save_content's transaction, document locked."""
+    state = require_step(document, user, StepKind.RECHECK)
+    _void_signature(document)
+    stage = reopen_step(document, state, user, StepKind.SIGN, note="复核时修改正文，退回签发")
+    move(document, user, "resign_required", stage, revision=revision.number)
+
+
+# --- 撤回 -----------------------------------------------------------------------------------
+
+
+def _decided_after(round_, opening):
+    return round_.states.filter(opening__gt=opening, status__in=(S.DONE, S.RETURNED), finished_by__isnull=False)
+
+
+def take_back_target(document, user):
+    """What `user` may take back now: "submission" (the drafter, until anyone acted on it),
+    the user's own approval (a reviewer, until the next person acted), or None."""
+    if user is None or not user.is_authenticated or document.stage not in TAKE_BACK_STAGES:
+        return None
+    round_ = active_round(document)
+    if round_ is None:
+        return None
+    if user.pk == document.drafter_id:
+        if not _decided_after(round_, 0).exists():
+            return "submission"
+        return None
+    mine = (round_.states.filter(finished_by=user, status=S.DONE, is_review=True)
+            .order_by("-opening", "-finished_at").first())
+    if mine is None or _decided_after(round_, mine.opening).exists():
+        return None
+    return mine
+
+
+@transaction.atomic
+def take_back(document, user, reason=""):
+    """撤回: the drafter takes back a submission nobody has acted on; a reviewer takes back an
+    approval the next person has not acted on, and the step is theirs to do again."""
+    document = lock(document)
+    reason = _clean_text(reason, "撤回原因")
+    target = take_back_target(document, user)
+    if target is None:
+        if user.pk == document.drafter_id:
+            raise IssuanceError("审核人已办理或公文不在审核中，不能撤回")
+        raise IssuanceError("下一环节已办理或您没有可撤回的办理，不能撤回")
+    round_ = active_round(document)
+    if target == "submission":
+        taken = _close(round_.states.all(), S.TAKEN_BACK, "拟稿人撤回")
+        round_.status, round_.ended_at = Round.Status.WITHDRAWN, timezone.now()
+        round_.save(update_fields=["status", "ended_at"])
+        _record_opinion(document, user, DRAFT_STEP, Decision.WITHDRAW, reason)
+        _open_revise(document, round_)
+        move(document, user, "withdraw", Stage.DRAFTING, round=document.round, reason=reason,
+             taken_back=[s.party_label or s.name for s in taken])
+        return None
+    state = StepState.objects.select_for_update().get(pk=target.pk)
+    taken = _close(round_.states.filter(opening__gt=state.opening), S.TAKEN_BACK,
+                   f"{display_name(user)}撤回{state.name}")
+    state.status, state.finished_at, state.finished_by, state.revision, state.note = S.OPEN, None, None, None, ""
+    state.assignee = user
+    state.save(update_fields=["status", "finished_at", "finished_by", "revision", "note", "assignee"])
+    _record_opinion(document, user, state.name, Decision.WITHDRAW, reason, state)
+    if state.kind == StepKind.SIGN:
+        _void_signature(document)
+    detail = dict(step=state.name, position=state.position, reason=reason,
+                  taken_back=[s.party_label or s.name for s in taken])
+    if state.party_label:
+        detail["party"] = state.party_label
+    move(document, user, "take_back", STAGE_OF_KIND[state.kind], **detail)
+    return state
+
+
+# --- What the document page shows -----------------------------------------------------------
+
+
+def progress(document):
+    """The document's chain, as it ran in its latest round: every step of the path with the
+    state of each of its units of work (the latest opening of each step)."""
+    round_ = document.rounds.order_by("-number").select_related("version", "chain").first()
+    if round_ is None:
+        return None
+    states = list(round_.states.exclude(kind=StepKind.REVISE).select_related(
+        "finished_by", "assignee", "party_department", "party_organ", "candidate_department", "candidate_organ"
+    ).order_by("opening", "pk"))
+    latest = {}
+    for state in states:
+        if state.position not in latest or state.opening > latest[state.position][0].opening:
+            latest[state.position] = [state]
+        elif state.opening == latest[state.position][0].opening:
+            latest[state.position].append(state)
+    # After a return to an earlier step, the steps after it run again: what they did before
+    # that return is history, not their state now.
+    current = max((s.opening for s in states if s.status == S.OPEN), default=0)
+    rows = []
+    for step in _steps(round_):
+        shown = latest.get(step.position, [])
+        stale = bool(shown) and current and shown[0].opening < current and not any(s.is_open for s in shown) and any(
+            s.position < step.position and s.opening == current for s in states
+        )
+        rows.append({
+            "step": step,
+            "actor": chains.describe_actor(step),
+            "states": [] if stale else shown,
+            "again": stale,
+            "current": any(s.is_open for s in shown),
+        })
+    return {"round": round_, "rows": rows}
+
+
+def holders_label(state):
+    """Who holds an open state, for lists and the document page."""
+    if state.assignee_id:
+        return display_name(state.assignee)
+    if state.candidate_role:
+        where = state.candidate_department.name if state.candidate_department_id else (
+            state.candidate_organ.short_name or state.candidate_organ.name)
+        return f"{where}{state.get_candidate_role_display()}（待领取）"
+    return "指定人员（待领取）"
+
+
+def may_take_back(document, user):
+    return take_back_target(document, user) is not None
