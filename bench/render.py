@@ -46,20 +46,20 @@ def _percentile(values, fraction):
 
 
 def warm(fixture, runs, warmup):
-    from issuance import rendering
+    from issuance.render import layout
     from issuance.exchange import read_file
 
     doc = read_file(fixture)
     start = time.perf_counter()
-    pdf = rendering.render_pdf(doc)
+    pdf = layout.render_pdf(doc)
     first = time.perf_counter() - start
-    pages = rendering.count_pages(pdf)
+    pages = layout.count_pages(pdf)
     for _ in range(max(0, warmup - 1)):
-        rendering.render_pdf(doc)
+        layout.render_pdf(doc)
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        pdf = rendering.render_pdf(doc)
+        pdf = layout.render_pdf(doc)
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
     return {

@@ -26,7 +26,7 @@ import pytest
 from PIL import Image, ImageChops
 from pypdf import PdfReader
 
-from issuance import rendering
+from issuance.render import layout, patches
 from issuance.exchange import parse_document
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "quanzhou-2024-123.json"
@@ -247,7 +247,7 @@ _cache = {}
 def measured(name):
     if name not in _cache:
         doc = document(name)
-        _cache[name] = Measured(doc, rendering.render_pdf(doc))
+        _cache[name] = Measured(doc, layout.render_pdf(doc))
     return _cache[name]
 
 
@@ -401,9 +401,7 @@ def test_full_lines_hold_28_characters_on_a_15_785_pt_pitch():
 
 def test_justification_without_letter_spacing_errors():
     # WeasyPrint truncated each glyph's position to 1/1000 em; issuance.pdf_text fixes it.
-    from issuance import pdf_text
-
-    assert pdf_text.installed()
+    assert patches.installed()
 
 
 # 版头 -------------------------------------------------------------------------------------
@@ -838,13 +836,13 @@ def ending_at_foot_of(page_index):
     """A document whose last line is the 22nd line of page `page_index` (0-based), built by
     measuring: render, see where the text ends, add one-line paragraphs to reach the foot."""
     extra = 1
-    m = Measured(foot_document(extra), rendering.render_pdf(foot_document(extra)))
+    m = Measured(foot_document(extra), layout.render_pdf(foot_document(extra)))
     page, line = last_line(m)
     m.close()
     assert 1 <= page <= page_index
     extra += (page_index - page) * 22 + (21 - line)
     doc = foot_document(extra)
-    return Measured(doc, rendering.render_pdf(doc))
+    return Measured(doc, layout.render_pdf(doc))
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,18 @@
-"""Where the typefaces of a 公文 live on this machine.
+"""Where the typefaces of a 公文 live on this machine, and which characters each one has.
 
 GB/T 9704 names commercial faces (仿宋_GB2312, 方正小标宋简体 …); the engine uses the
 free faces that Debian packages ship instead (../shared/spec/gbt9704.md, last table).
 The Fandol faces are single .otf files that the renderer loads through its own URL
-fetcher; the Noto CJK faces are .ttc collections that fontconfig already knows by
-family name, so they only need to be present.
+fetcher; the other faces are system fonts that fontconfig already knows by family name,
+so they only need to be present.
+
+The Fandol faces cover GB 2312. Characters beyond it are set in the fallback faces, in
+this order (docs/layout.md says why): Noto Serif CJK SC (all of CJK Extension A and the
+Extension B–G characters used in Hong Kong, Taiwan and Japan), BabelStone Han (Chinese
+glyph forms, Extensions B–H in part, all of Extension G's common characters), then
+HanaMinA and HanaMinB (all of Extensions B–F). A 黑体 heading tries Noto Sans CJK SC
+first. A character none of them has is refused when the document is saved
+(issuance/render/coverage.py).
 
 A missing face would silently fall back to whatever fontconfig finds and change the
 layout, so every lookup fails loudly instead, naming the file and the package.
@@ -16,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from fontTools.ttLib import TTCollection, TTFont
 
 FANDOL_DIRS = (
     "/usr/share/texlive/texmf-dist/fonts/opentype/public/fandol",
@@ -27,6 +36,8 @@ NOTO_DIRS = (
     "/usr/share/fonts/noto-cjk",
     "/usr/share/fonts/google-noto-cjk",
 )
+BABELSTONE_DIRS = ("/usr/share/fonts/truetype/babelstone",)
+HANAZONO_DIRS = ("/usr/share/fonts/truetype/hanazono",)
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,7 @@ class Face:
     dirs: tuple
     package: str
     family: str  # the CSS family name the stylesheet uses
+    index: int = 0  # the face's index in a .ttc collection
 
 
 # Faces the stylesheet loads with @font-face (keys are the names in `gongwen-font:` URLs).
@@ -47,20 +59,29 @@ FACES = {
     # 宋体, for the page numbers' half-width digits and one-character dashes.
     "song": Face("song", "宋体", "FandolSong-Regular.otf", FANDOL_DIRS, "texlive-lang-chinese", "GwSong"),
 }
+# The faces document text is set in; the Fandol faces cover GB 2312.
+TEXT_FACES = ("fang", "hei", "kai")
 
 # Faces used through fontconfig by family name: 小标宋, and the fallbacks for characters
-# outside GB 2312.
-SYSTEM_FACES = (
-    Face("biaosong", "小标宋", "NotoSerifCJK-Bold.ttc", NOTO_DIRS, "fonts-noto-cjk", "Noto Serif CJK SC"),
-    Face("serif", "宋体（后备）", "NotoSerifCJK-Regular.ttc", NOTO_DIRS, "fonts-noto-cjk", "Noto Serif CJK SC"),
-    Face("sans", "黑体（后备）", "NotoSansCJK-Regular.ttc", NOTO_DIRS, "fonts-noto-cjk", "Noto Sans CJK SC"),
+# outside GB 2312. Index 2 of each Noto CJK collection is its Simplified Chinese member.
+BIAOSONG = Face("biaosong", "小标宋", "NotoSerifCJK-Bold.ttc", NOTO_DIRS, "fonts-noto-cjk", "Noto Serif CJK SC", 2)
+SERIF = Face("serif", "宋体（后备）", "NotoSerifCJK-Regular.ttc", NOTO_DIRS, "fonts-noto-cjk", "Noto Serif CJK SC", 2)
+SANS = Face("sans", "黑体（后备）", "NotoSansCJK-Regular.ttc", NOTO_DIRS, "fonts-noto-cjk", "Noto Sans CJK SC", 2)
+BABELSTONE = Face(
+    "babelstone", "扩展区汉字（后备）", "BabelStoneHan.ttf", BABELSTONE_DIRS, "fonts-babelstone-han", "BabelStone Han"
 )
+HANA_A = Face("hana_a", "扩展区汉字（后备）", "HanaMinA.ttf", HANAZONO_DIRS, "fonts-hanazono", "HanaMinA")
+HANA_B = Face("hana_b", "扩展区汉字（后备）", "HanaMinB.ttf", HANAZONO_DIRS, "fonts-hanazono", "HanaMinB")
+# After Noto: the faces for the characters of CJK Extensions B to H that Noto lacks.
+EXTENSION_FACES = (BABELSTONE, HANA_A, HANA_B)
+# Every face a character outside the Fandol faces may be set in, in fallback order.
+FALLBACK_FACES = (SERIF, SANS) + EXTENSION_FACES
+SYSTEM_FACES = (BIAOSONG,) + FALLBACK_FACES
 
-
-# The seal's face: its outlines are read with fontTools and drawn as paths (issuance/seal.py).
+# The seal's face: its outlines are read with fontTools and drawn as paths (seal.py);
+# characters it lacks come from Noto Serif CJK Bold, then from the extension faces.
 SEAL_FACE = Face("seal", "印章宋体", "FandolSong-Bold.otf", FANDOL_DIRS, "texlive-lang-chinese", "")
-# Characters the seal face lacks come from Noto Serif CJK Bold, the SC member of the collection.
-SEAL_FALLBACK_INDEX = 2
+SEAL_FALLBACKS = (BIAOSONG,) + EXTENSION_FACES
 
 
 class FontMissingError(RuntimeError):
@@ -89,20 +110,28 @@ def _find(face):
 
 
 @functools.cache
+def path_of(face):
+    return _find(face)
+
+
 def font_path(key):
-    """The file of the @font-face face `key` ("fang", "hei", "kai")."""
-    return _find(FACES[key])
+    """The file of the @font-face face `key` ("fang", "hei", "kai", "song")."""
+    return path_of(FACES[key])
 
 
 @functools.cache
-def seal_font_path():
-    return _find(SEAL_FACE)
+def open_face(face):
+    """The fontTools font of `face`, its tables read only when asked for."""
+    path = path_of(face)
+    if path.suffix == ".ttc":
+        return TTCollection(path, lazy=True).fonts[face.index]
+    return TTFont(path, lazy=True)
 
 
 @functools.cache
-def seal_fallback_path():
-    """(path, index in the collection) of the seal's fallback face."""
-    return _find(SYSTEM_FACES[0]), SEAL_FALLBACK_INDEX
+def cmap(face):
+    """The characters of `face` as a frozenset of code points (50–120 ms the first time)."""
+    return frozenset(open_face(face).getBestCmap())
 
 
 @functools.cache
@@ -110,6 +139,5 @@ def check_fonts():
     """Fail with a clear message unless every face, loaded or system, is installed."""
     for key in FACES:
         font_path(key)
-    for face in SYSTEM_FACES:
-        _find(face)
-    seal_font_path()
+    for face in SYSTEM_FACES + (SEAL_FACE,):
+        path_of(face)
