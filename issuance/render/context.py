@@ -13,9 +13,9 @@ import re
 from django.utils.safestring import mark_safe
 
 from ..exchange import format_date_cn
-from . import seal
+from . import fonts, lines, seal
 from .coverage import runs
-from .grid import CHAR_PITCH, LINE_PITCH, PT_PER_MM, TYPE_AREA_WIDTH
+from .grid import CHAR_PITCH, INDENT, LINE_PITCH, PT_PER_MM, TYPE_AREA_WIDTH
 from .titles import title_lines, units
 
 # 发文机关标志: a bold serif (the stand-in for 方正小标宋) compressed horizontally like the
@@ -163,6 +163,32 @@ def _title_gap(header_height):
 
 # Context ------------------------------------------------------------------------
 
+# The face of a heading's run-in sentence (GB/T 9704 7.3.3: 一、 黑体, （一） 楷体, 1. and
+# （1） 仿宋), with the fallback chain its stylesheet rule names; the rest is 仿宋.
+HEAD_FACES = {
+    "heading1": (fonts.FACES["hei"], fonts.SANS_CHAIN),
+    "heading2": (fonts.FACES["kai"], fonts.SERIF_CHAIN),
+    "heading3": (fonts.FACES["fang"], fonts.SERIF_CHAIN),
+    "heading4": (fonts.FACES["fang"], fonts.SERIF_CHAIN),
+}
+TEXT_FACE = (fonts.FACES["fang"], fonts.SERIF_CHAIN)
+
+
+def _segments(text, faces, classes=""):
+    """(text, face, classes) of the runs of `text` for lines.plan."""
+    face, chain = faces
+    return [
+        (run.text, chain, f"{classes} fb".strip()) if run.fallback else (run.text, face, classes)
+        for run in runs(text)
+    ]
+
+
+def _planned(segments, first_indent=INDENT, **extra):
+    """A planned block for the template: its lines and the `data-compress` of its marks."""
+    planned = lines.plan(segments, first_indent)
+    return {"lines": planned, "compress": lines.compressed_attribute(planned), **extra}
+
+
 def _block(block, doc_type):
     kind = block["kind"]
     text = block["text"]
@@ -171,10 +197,23 @@ def _block(block, doc_type):
     if kind.startswith("heading"):
         # Only the heading sentence, up to its first "。", takes the heading's face.
         head, stop, rest = text.partition("。")
-        if stop and rest:
-            return {"kind": kind, "head": runs(head + stop), "rest": runs(rest), "standalone": False}
-        return {"kind": kind, "head": runs(text), "rest": [], "standalone": True}
-    return {"kind": kind, "head": [], "rest": runs(text), "standalone": False}
+        if not (stop and rest):
+            head, stop, rest = text, "", ""
+        segments = _segments(head + stop, HEAD_FACES[kind], "hd") + _segments(rest, TEXT_FACE)
+        return _planned(segments, kind=kind, standalone=not rest)
+    return _planned(_segments(text, TEXT_FACE), kind=kind, standalone=False)
+
+
+def _split_issued(blocks):
+    """(the notice's own blocks, the issued document's blocks).
+
+    A notice that issues or forwards another document (印发, 转发, 批转) carries that
+    document's title as a `title` block: the notice is signed after its own text, and the
+    issued document, from its title on, follows on a page of its own."""
+    for index, block in enumerate(blocks):
+        if block["kind"] == "title" and index > 0:
+            return blocks[:index], blocks[index:]
+    return blocks, []
 
 
 def _attendance(doc):
@@ -203,6 +242,13 @@ def _attendance(doc):
             "pad": _pt(2 * CHAR_PITCH + hang),
         })
     return body, items
+
+
+def _recipients(doc):
+    # 主送机关 flush left, wrapped flush left, ending with a full-width colon.
+    if not doc["main_recipients"]:
+        return None
+    return _planned(_segments(doc["main_recipients"] + "：", TEXT_FACE), first_indent=0.0)
 
 
 def _signers(doc):
@@ -298,6 +344,7 @@ def build_context(doc, *, draft=False, banji_only=False, blank_before=False, ban
     if doc["secrecy"]:
         secrecy = doc["secrecy"] + ("★" + doc["secrecy_period"] if doc["secrecy_period"] else "")
     body, attendance = _attendance(doc)
+    own, issued = _split_issued(body)
     mark = _mark(doc)
     signer_lines = _signers(doc)
     doc_number = _doc_number(doc)
@@ -313,12 +360,13 @@ def build_context(doc, *, draft=False, banji_only=False, blank_before=False, ban
         "signer_lines": signer_lines,
         "title_gap": _pt(_title_gap(_header_height(doc, mark, signer_lines, doc_number))),
         "title_lines": [runs(line) for line in title_lines(doc["title"], doc["doc_type"])],
-        "main_recipients": runs(doc["main_recipients"]),
-        "blocks": [_block(block, doc["doc_type"]) for block in body],
+        "main_recipients": _recipients(doc),
+        "blocks": [_block(block, doc["doc_type"]) for block in own],
+        "issued_blocks": [_block(block, doc["doc_type"]) for block in issued],
         "attendance": attendance,
         "attachments": [runs(name) for name in doc["attachments"]],
         "signature": _signature(doc),
-        "note": runs(doc["note"]),
+        "note": _planned(_segments(f"（{doc['note']}）", TEXT_FACE)) if doc["note"] else None,
         "annexes": _annexes(doc),
         "banji": banji,
     }

@@ -71,11 +71,11 @@ def runs(text):
     return result
 
 
-def fallback_face(ch):
-    """The first fallback face (in the stylesheet's order for 仿宋 text) that has `ch`."""
+def fallback_face(ch, chain=fonts.SERIF_CHAIN):
+    """The first face of a fallback chain that has `ch`, or None."""
     code = ord(ch)
     # Each face's character map is read only when the faces before it lack the character.
-    return next((face for face in fonts.FALLBACK_FACES if code in fonts.cmap(face)), None)
+    return next((face for face in chain if code in fonts.cmap(face)), None)
 
 
 def _private_use(ch):

@@ -40,6 +40,18 @@ BABELSTONE_DIRS = ("/usr/share/fonts/truetype/babelstone",)
 HANAZONO_DIRS = ("/usr/share/fonts/truetype/hanazono",)
 
 
+# The CJK ideographs, radicals and strokes: what the extension faces are installed for.
+IDEOGRAPHS = (
+    (0x2E80, 0x2FDF),  # CJK and Kangxi radicals
+    (0x31C0, 0x31EF),  # strokes
+    (0x3400, 0x4DBF),  # Extension A
+    (0x4E00, 0x9FFF),  # the unified ideographs
+    (0xF900, 0xFAFF),  # compatibility ideographs
+    (0x20000, 0x2FA1F),  # Extensions B to F and I, compatibility supplement
+    (0x30000, 0x323AF),  # Extensions G and H
+)
+
+
 @dataclass(frozen=True)
 class Face:
     key: str
@@ -49,6 +61,10 @@ class Face:
     package: str
     family: str  # the CSS family name the stylesheet uses
     index: int = 0  # the face's index in a .ttc collection
+    # The code point ranges the face stands in for, or None for all it has. BabelStone Han
+    # and HanaMinA also draw emoji and other pictographs in outline: those are no part of
+    # a 公文, and a character only such a face has is refused, not printed.
+    ranges: tuple = None
 
 
 # Faces the stylesheet loads with @font-face (keys are the names in `gongwen-font:` URLs).
@@ -68,15 +84,19 @@ BIAOSONG = Face("biaosong", "小标宋", "NotoSerifCJK-Bold.ttc", NOTO_DIRS, "fo
 SERIF = Face("serif", "宋体（后备）", "NotoSerifCJK-Regular.ttc", NOTO_DIRS, "fonts-noto-cjk", "Noto Serif CJK SC", 2)
 SANS = Face("sans", "黑体（后备）", "NotoSansCJK-Regular.ttc", NOTO_DIRS, "fonts-noto-cjk", "Noto Sans CJK SC", 2)
 BABELSTONE = Face(
-    "babelstone", "扩展区汉字（后备）", "BabelStoneHan.ttf", BABELSTONE_DIRS, "fonts-babelstone-han", "BabelStone Han"
+    "babelstone", "扩展区汉字（后备）", "BabelStoneHan.ttf", BABELSTONE_DIRS, "fonts-babelstone-han",
+    "BabelStone Han", ranges=IDEOGRAPHS,
 )
-HANA_A = Face("hana_a", "扩展区汉字（后备）", "HanaMinA.ttf", HANAZONO_DIRS, "fonts-hanazono", "HanaMinA")
-HANA_B = Face("hana_b", "扩展区汉字（后备）", "HanaMinB.ttf", HANAZONO_DIRS, "fonts-hanazono", "HanaMinB")
+HANA_A = Face("hana_a", "扩展区汉字（后备）", "HanaMinA.ttf", HANAZONO_DIRS, "fonts-hanazono", "HanaMinA", ranges=IDEOGRAPHS)
+HANA_B = Face("hana_b", "扩展区汉字（后备）", "HanaMinB.ttf", HANAZONO_DIRS, "fonts-hanazono", "HanaMinB", ranges=IDEOGRAPHS)
 # After Noto: the faces for the characters of CJK Extensions B to H that Noto lacks.
 EXTENSION_FACES = (BABELSTONE, HANA_A, HANA_B)
-# Every face a character outside the Fandol faces may be set in, in fallback order.
-FALLBACK_FACES = (SERIF, SANS) + EXTENSION_FACES
-SYSTEM_FACES = (BIAOSONG,) + FALLBACK_FACES
+# The fallback chains the stylesheet (gongwen.css, `.fb`) names for 仿宋, 楷体 and 小标宋
+# text, and for 黑体 text; both hold every fallback face, so that a character one of them
+# has prints in either.
+SERIF_CHAIN = (SERIF,) + EXTENSION_FACES + (SANS,)
+SANS_CHAIN = (SANS,) + EXTENSION_FACES + (SERIF,)
+SYSTEM_FACES = (BIAOSONG,) + SERIF_CHAIN
 
 # The seal's face: its outlines are read with fontTools and drawn as paths (seal.py);
 # characters it lacks come from Noto Serif CJK Bold, then from the extension faces.
@@ -130,8 +150,12 @@ def open_face(face):
 
 @functools.cache
 def cmap(face):
-    """The characters of `face` as a frozenset of code points (50–120 ms the first time)."""
-    return frozenset(open_face(face).getBestCmap())
+    """The characters `face` is used for, as a frozenset of code points: those of its
+    character map within its `ranges` (50–120 ms the first time)."""
+    codes = open_face(face).getBestCmap()
+    if face.ranges is None:
+        return frozenset(codes)
+    return frozenset(code for code in codes if any(low <= code <= high for low, high in face.ranges))
 
 
 @functools.cache

@@ -42,8 +42,9 @@ import weasyprint
 from weasyprint.draw import text as draw_text
 from weasyprint.formatting_structure import boxes
 from weasyprint.pdf import fonts as pdf_fonts
-from weasyprint.text.ffi import ffi, harfbuzz
-from weasyprint.text.line_break import create_layout, line_size
+from weasyprint.text import line_break
+from weasyprint.text.ffi import TO_UNITS, ffi, harfbuzz, pango
+from weasyprint.text.line_break import line_size
 
 WEASYPRINT_VERSION = "70.0"
 
@@ -72,6 +73,7 @@ def install():
     check_version()
     _install_exact_positions()
     _install_speed()
+    _install_compression()
     _state["installed"] = True
 
 
@@ -177,9 +179,10 @@ def _install_speed():
         pdf_fonts.ffi = _ArrayFFI(pdf_fonts.ffi)
 
 
-# Inter-character justification --------------------------------------------------------
+# Punctuation compression and inter-character justification ----------------------------
 
 JUSTIFY_CLASS = "jf"
+COMPRESS_ATTRIBUTE = "data-compress"
 
 # A line is only justified when that takes less than this much extra space per gap (in em);
 # wider gaps mean an unbreakable run (a long URL) was pushed down, and a ragged line reads
@@ -188,6 +191,48 @@ MAX_JUSTIFY_GAP = 0.5
 
 # Lines closer than this to the edge (in CSS px) are left alone.
 TOLERANCE = 0.005
+# A line this close to the edge is corrected in one of its text boxes only (the longest):
+# the difference is spread over fewer gaps, invisibly, and the other boxes are not set again.
+SMALL_CORRECTION = 1.0
+
+_original_set_text = line_break.Layout.set_text
+
+
+def _set_text(self, text, justify=False):
+    """Layout.set_text, then the marks at the offsets in `self.compressed` set in half
+    their width: the face's OpenType `halt` feature (Alternate Half Widths) halves their
+    advance and moves opening marks left by half an em, and they take half the
+    letter-spacing, so that a compressed mark is exactly half a character."""
+    _original_set_text(self, text, justify)
+    offsets = getattr(self, "compressed", ())
+    if not offsets or not self.text:
+        return
+    encoded = [len(ch.encode()) for ch in self.text]
+    starts = [0]
+    for size in encoded:
+        starts.append(starts[-1] + size)
+    attributes = pango.pango_layout_get_attributes(self.layout)
+    if attributes == ffi.NULL:
+        attributes = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)
+    spacing = letter_spacing(self.style) / 2
+    for offset in offsets:
+        if offset >= len(encoded):
+            continue
+        start, end = starts[offset], starts[offset + 1]
+        feature = pango.pango_attr_font_features_new(b"halt")
+        feature.start_index, feature.end_index = start, end
+        pango.pango_attr_list_insert(attributes, feature)
+        spaced = pango.pango_attr_letter_spacing_new(int(spacing * TO_UNITS))
+        spaced.start_index, spaced.end_index = start, end
+        pango.pango_attr_list_change(attributes, spaced)
+    pango.pango_layout_set_attributes(self.layout, attributes)
+
+
+def _install_compression():
+    # Layouts are set up again from their text when drawn (Layout.reactivate calls
+    # set_text), so the offsets live on the Layout and survive that.
+    line_break.Layout.compressed = ()
+    line_break.Layout.set_text = _set_text
 
 
 def _classes(box):
@@ -226,29 +271,33 @@ def ink_right(line):
     return last.position_x + last.width - letter_spacing(last.style)
 
 
-def set_spacing(line, delta):
-    """Add `delta` to the letter-spacing of every text box of `line`, moving the boxes."""
+def _relayout(box, style, compressed):
+    """Set `box` again with `style` and the marks at `compressed` halved; its new width."""
+    layout = line_break.Layout(style, box.justification_spacing)
+    layout.compressed = compressed
+    # A fresh layout holding only this box's text: the one from line breaking may hold the
+    # rest of the paragraph and would wrap again when drawn.
+    layout.set_text(box.text)
+    first_line, _ = layout.get_first_line()
+    width, _ = line_size(first_line, style)
+    # Drawing sets the Pango layout up again; until then it holds no memory.
+    layout.deactivate()
+    box.style = style
+    box.pango_layout = layout
+    return width
+
+
+def _shift_after(line, changes):
+    """Apply {text box: new width} to `line`, moving every box after a changed one."""
     shift = 0.0
 
     def visit(box):
         nonlocal shift
         if isinstance(box, boxes.TextBox):
             box.position_x += shift
-            if not box.text:
-                return
-            style = box.style.copy()
-            style["letter_spacing"] = letter_spacing(box.style) + delta
-            # A fresh layout holding only this box's text: the one from line breaking may
-            # hold the rest of the paragraph and would wrap again when drawn.
-            layout = create_layout(box.text, style, None, None, box.justification_spacing)
-            first_line, _ = layout.get_first_line()
-            width, _ = line_size(first_line, style)
-            # Drawing sets the Pango layout up again; until then it holds no memory.
-            layout.deactivate()
-            shift += width - box.width
-            box.style = style
-            box.pango_layout = layout
-            box.width = width
+            if box in changes:
+                shift += changes[box] - box.width
+                box.width = changes[box]
         elif isinstance(box, (boxes.LineBox, boxes.InlineBox)):
             before = shift
             if isinstance(box, boxes.InlineBox):
@@ -262,6 +311,35 @@ def set_spacing(line, delta):
     visit(line)
 
 
+def compress_line(line, offsets):
+    """Set the marks at `offsets` (in the text of `line`) in half their width."""
+    changes = {}
+    start = 0
+    for box in text_boxes(line):
+        local = tuple(i - start for i in offsets if start <= i < start + len(box.text))
+        start += len(box.text)
+        if local:
+            changes[box] = _relayout(box, box.style, local)
+    _shift_after(line, changes)
+
+
+def set_spacing(line, delta, only=None):
+    """Add `delta` to the letter-spacing of the text boxes of `line` (of `only` if given),
+    moving the boxes after them."""
+    changes = {}
+    for box in text_boxes(line):
+        if only is None or box is only:
+            style = box.style.copy()
+            style["letter_spacing"] = letter_spacing(box.style) + delta
+            changes[box] = _relayout(box, style, getattr(box.pango_layout, "compressed", ()))
+    _shift_after(line, changes)
+
+
+def _gaps(box):
+    # A compressed mark is half a character, so it takes half a gap's justification.
+    return len(box.text) - len(getattr(box.pango_layout, "compressed", ())) / 2
+
+
 def justify_line(line, right, final=False):
     """Spread or tighten `line` so that its last glyph ends at `right`; False when the line
     is left as it is."""
@@ -272,7 +350,13 @@ def justify_line(line, right, final=False):
     # A final line stays as it is, unless its letter-spacing made it overshoot.
     if abs(extra) < TOLERANCE or (final and extra > 0):
         return False
-    gaps = sum(len(box.text) for box in texts) - 1
+    if abs(extra) < SMALL_CORRECTION:
+        longest = max(texts, key=_gaps)
+        if _gaps(longest) >= 2:
+            last = longest is texts[-1]
+            set_spacing(line, extra / (_gaps(longest) - last), only=longest)
+            return True
+    gaps = sum(_gaps(box) for box in texts) - 1
     if gaps < 1:
         return False
     delta = extra / gaps
@@ -280,6 +364,12 @@ def justify_line(line, right, final=False):
         return False
     set_spacing(line, delta)
     return True
+
+
+def _compressed(element):
+    """[offsets of the compressed marks of each line] from the element's data-compress."""
+    value = element.get(COMPRESS_ATTRIBUTE) or ""
+    return [tuple(int(i) for i in line.split(",") if i) for line in value.split(";")] if value else []
 
 
 def justified_lines(document, class_name=JUSTIFY_CLASS):
@@ -294,11 +384,14 @@ def justified_lines(document, class_name=JUSTIFY_CLASS):
 
 
 def justify(document, class_name=JUSTIFY_CLASS):
-    """Justify every line of every `class_name` element of `document` to both edges; the
-    number of lines changed."""
+    """Compress the marks each `class_name` element lists in its data-compress, then justify
+    every line of those elements to both edges; the number of lines changed."""
     changed = 0
     for element_lines in justified_lines(document, class_name).values():
+        compressed = _compressed(element_lines[0][0].element)
         for index, (line, block) in enumerate(element_lines):
+            if index < len(compressed) and compressed[index]:
+                compress_line(line, compressed[index])
             right = block.content_box_x() + block.width
             changed += justify_line(line, right, final=index == len(element_lines) - 1)
     return changed
