@@ -1129,3 +1129,191 @@ def test_no_heading_is_left_alone_at_the_foot_of_a_page(name):
     for (page, _, chars), following in zip(lines, lines[1:] + [None]):
         if following is not None and following[0] != page:
             assert "".join(c["text"] for c in chars) not in headings, (name, page)
+
+
+# Full pages -----------------------------------------------------------------------------------
+
+
+def _line_text(chars):
+    return "".join(c["text"] for c in chars)
+
+
+def _starts_after_a_forced_break(m, page):
+    """Whether `page` starts with what GB/T 9704 puts on a new page: an 附件 (its label on
+    line 1) or the document a notice issues (its 2号 title on line 1)."""
+    lines = m.lines(page)
+    if lines and re.fullmatch(r"附件\d*", _line_text(lines[0][1])) and round(grid_line(lines[0][0])) == 0:
+        return True
+    titles = m.chars(page, 22)
+    return bool(titles) and min(PAGE_HEIGHT - c["matrix"][5] for c in titles) == pytest.approx(
+        TOP + TITLE_BASELINE_IN_LINE, abs=0.1)
+
+
+def check_full_pages(m):
+    """A page whose 正文 runs on to the next ends on its 22nd line, but for two deliberate
+    exceptions: a heading that would stand alone at the foot goes to the next page (at
+    most two lines given up), and the last lines of the 正文 go with the 署名 and 成文日期
+    (and the 附件说明 and 附注 that keep with them) when these cannot follow them."""
+    headings = {b["text"] for b in m.doc["body"] if b["kind"].startswith("heading") and "。" not in b["text"][:-1]}
+    signature = signature_page(m) if m.doc["date"] else None
+    for page in range(len(m.pages) - 1):
+        here, following = m.lines(page), m.lines(page + 1)
+        if not here or not following or _starts_after_a_forced_break(m, page + 1):
+            continue
+        last = round(grid_line(here[-1][0]))
+        if last == 21:
+            continue
+        free = 21 - last
+        first = _line_text(following[0][1])
+        if first in headings:
+            assert free <= 2, (page, first)
+            continue
+        assert signature and signature[0] == page + 1, (page, last, first)
+        # The signature page carries 正文 above its 附件说明 or 署名 …
+        texts = [_line_text(chars) for _, chars in following]
+        block_start = next(i for i, text in enumerate(texts)
+                           if text.startswith("附件：") or text in m.doc["signature_orgs"]
+                           or text == exchange_date(m.doc["date"]))
+        assert block_start >= 1, (page, texts[:3])
+        # … and what moved would not have fitted where the page ended: the lines from the
+        # top of the signature page to the end of the 附注 (or the date).
+        used = round(grid_line(following[-1][0])) + 1
+        assert used > free, (page, used, free)
+
+
+def exchange_date(iso):
+    return f"{int(iso[:4])}年{int(iso[5:7])}月{int(iso[8:])}日"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_page_whose_text_runs_on_ends_on_its_22nd_line(name):
+    check_full_pages(measured(name))
+
+
+def piece_document(extra, piece=True):
+    body = long_body(1) + [{"kind": "paragraph", "text": f"第{i + 1}项工作已按计划完成。"} for i in range(extra)]
+    if piece:
+        changes = {"attachments": ["2025年度科技计划项目申报指南"], "note": "联系人：王五，电话：0595-22500000"}
+    else:
+        changes = {"signature_orgs": [], "date": None}
+    return parse_document(base(body=body, doc_number="泉科〔2024〕102号", **changes))
+
+
+@pytest.fixture(scope="module")
+def piece_at_foot():
+    """A 通知 with one 附件 and a 附注 (as the real one the issue saw) whose 正文 ends on line
+    18 of page 3: the 附件说明, 署名, 成文日期 and 附注 with their gaps take 7 lines and
+    cannot follow it there. Built by measuring where the 正文 alone ends."""
+    extra = 1
+    bare = piece_document(extra, piece=False)
+    m = Measured(bare, layout.render_pdf(bare))
+    page, line = last_line(m)
+    m.close()
+    extra += (2 - page) * 22 + (17 - line)
+    doc = piece_document(extra)
+    m = Measured(doc, layout.render_pdf(doc))
+    yield m
+    m.close()
+
+
+def test_the_page_with_the_seal_carries_text_when_attachment_signature_and_note_fall_at_a_foot(piece_at_foot):
+    m = piece_at_foot
+    page, date_base, _ = signature_page(m)
+    assert page == 3
+    texts = [_line_text(chars) for _, chars in m.lines(page)]
+    attachment = next(i for i, text in enumerate(texts) if text.startswith("附件："))
+    # The last lines of the 正文 came along (one suffices), so the seal's page is no
+    # page without 正文 (GB/T 9704 7.3.5.1 forbids "此页无正文").
+    assert attachment >= 1
+    assert all(text.startswith("第") and text.endswith("完成。") for text in texts[:attachment])
+    assert texts[-1] == "（" + m.doc["note"] + "）"
+    # The seal sits within one line of the text above it: here the 附件说明.
+    seal = seal_bands(m, page)
+    assert len(seal) == 1
+    check_full_pages(m)
+
+
+def test_text_ending_at_a_foot_keeps_the_pages_full(odd_foot, even_foot):
+    for m in (odd_foot, even_foot):
+        check_full_pages(m)
+
+
+# 印发 and 转发 notices ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["seed", "forward"])
+def test_a_notice_that_issues_a_document_is_signed_before_it(name):
+    m = measured(name)
+    body = m.doc["body"]
+    issued = next(i for i, block in enumerate(body) if block["kind"] == "title")
+    page, date_base, _ = signature_page(m)
+    # The 署名, 成文日期 and seal close the notice's own text, on the page where it ends.
+    above = "".join(_line_text(chars) for n in range(page + 1) for base_, chars in m.lines(n)
+                    if n < page or base_ < date_base - PITCH - 1)
+    assert re.sub(r"\s+", "", above).endswith(re.sub(r"\s+", "", body[issued - 1]["text"]))
+    assert len(seal_bands(m, page)) == 1
+    # The issued document starts on the next page, its title on the first line …
+    title = m.chars(page + 1, 22)
+    assert re.sub(r"\s+", "", "".join(c["text"] for c in title)) == re.sub(r"\s+", "", body[issued]["text"])
+    assert min(PAGE_HEIGHT - c["matrix"][5] for c in title) == pytest.approx(TOP + TITLE_BASELINE_IN_LINE, abs=0.1)
+    # … and none of it stands before that page.
+    before = re.sub(r"\s+", "", "".join(m.pages[n].extract_text() for n in range(page + 1)))
+    assert re.sub(r"\s+", "", body[issued + 1]["text"])[:20] not in before
+    # The 版记 ends the whole, on an even page after the issued document.
+    assert len(m.pages) % 2 == 0 and "印发" in m.pages[-1].extract_text()
+    assert signature_page(m)[0] < len(m.pages) - 2
+
+
+def test_the_seeds_notice_and_signature_share_page_one():
+    m = measured("seed")
+    assert signature_page(m)[0] == 0
+    # The printed seed left three empty lines after the notice's paragraph, where its
+    # signature stood: 署名 and date there now, two empty lines above them for the seal.
+    lines = m.lines(0)
+    texts = [_line_text(chars) for _, chars in lines]
+    org = texts.index("泉州市科学技术局")
+    assert texts[org - 1].endswith("狠抓各项工作落实。")
+    assert round(grid_line(lines[org][0]) - grid_line(lines[org - 1][0])) == 3
+
+
+# Every character prints -----------------------------------------------------------------------
+
+
+def test_extension_characters_print_in_a_fallback_face_on_the_grid_and_extract_as_themselves():
+    m = measured("extb")
+    wanted = set("𠀀𠀁𪚥𰻝䶮𬌗𫟹")
+    found = {}
+    for n in range(len(m.pages)):
+        for char in m.pages[n].chars:
+            if char["text"] in wanted:
+                found.setdefault(char["text"], set()).add(char["fontname"].split("+")[-1])
+    # Each one, extracted as its own code point, from a face that has it: no .notdef box.
+    assert set(found) == wanted
+    faces = {face for names in found.values() for face in names}
+    assert faces <= {"BabelStone-Han", "BabelStone-Han-Bold", "HanaMinA", "HanaMinB", "Noto-Serif-CJK-SC",
+                     "Noto-Serif-CJK-SC-Bold", "Noto-Sans-CJK-SC"}
+    assert any(face.startswith("BabelStone") for face in faces)
+    text = re.sub(r"\s+", "", "".join(PAGE_NUMBER_IN_TEXT.sub("", page.extract_text()) for page in m.pages))
+    assert EXTENSION_TEXT * 3 in text and m.doc["title"] in text
+    # On the grid, 28 places a full line (tested for every document above).
+    for page, baseline, chars in body_lines(m):
+        assert abs(grid_line(baseline) - round(grid_line(baseline))) < 0.01
+
+
+@pytest.mark.parametrize("field, value, where", [
+    ("body", [{"kind": "paragraph", "text": "正文。"}, {"kind": "paragraph", "text": "请各单位于月底前报送👍材料。"}],
+     "body[1].text"),
+    ("title", "关于\ue000字的通知", "title"),
+    ("signature_orgs", ["泉州市科学技术局😀"], "signature_orgs[0]"),
+])
+def test_a_character_no_face_has_is_refused_when_the_draft_is_saved(field, value, where):
+    with pytest.raises(ExchangeError) as caught:
+        parse_document(base(**{field: value}))
+    error = caught.value
+    assert error.field == where
+    text = value if isinstance(value, str) else value[-1] if isinstance(value[-1], str) else value[-1]["text"]
+    bad = next(ch for ch in text if ord(ch) >= 0xE000 and not "\u4e00" <= ch <= "\u9fff" and ch not in "。")
+    assert f"第 {text.index(bad) + 1} 个字“{bad}”" in error.message and f"U+{ord(bad):04X}" in error.message
+    if field == "body":
+        assert error.message.startswith("第 2 段")
+    assert "无法印制" in str(error)
