@@ -15,7 +15,7 @@ compression as a patch against WeasyPrint 70 itself.
   level 3 is three times faster for the subset CJK fonts, for a file 2 % larger. WeasyPrint
   copies the whole font file out of HarfBuzz for every font of every document (27 MB for
   the Noto CJK collection) only to subset it a moment later; the copy is kept per HarfBuzz
-  face. WeasyPrint's subsetting asks cffi for `hb_codepoint_t[N]` arrays, a new C type for
+  face of Pango's fonts (not for the subset faces, made anew for each document). WeasyPrint's subsetting asks cffi for `hb_codepoint_t[N]` arrays, a new C type for
   every new N that cffi parses with pycparser (8 ms each); they are made as
   `hb_codepoint_t[]`, one type parsed once.
 * Inter-character justification (`justify`). CSS's `text-justify: inter-character` spreads
@@ -131,15 +131,30 @@ class _Zlib:
 
 
 _original_get_data = pdf_fonts.get_hb_object_data
+_original_pango_face = pdf_fonts.get_pango_font_hb_face
 _face_data = {}
+_pango_faces = set()
 _face_lock = threading.Lock()
 
 
+def _key(hb_face):
+    return int(ffi.cast("uintptr_t", hb_face))
+
+
+def _pango_face(pango_font):
+    """get_pango_font_hb_face, noting the face: such faces belong to Pango's font map and
+    live as long as it does, unlike the faces WeasyPrint subsets them into."""
+    hb_face = _original_pango_face(pango_font)
+    _pango_faces.add(_key(hb_face))
+    return hb_face
+
+
 def _face_bytes(hb_object, ot_color=None, glyph=None):
-    """get_hb_object_data, remembered per HarfBuzz face for whole font files."""
-    if ot_color is not None:
+    """get_hb_object_data, remembered per HarfBuzz face for the whole font files of the
+    faces Pango's fonts use (a subset face is made for one document and not kept)."""
+    key = _key(hb_object)
+    if ot_color is not None or key not in _pango_faces:
         return _original_get_data(hb_object, ot_color, glyph)
-    key = int(ffi.cast("uintptr_t", hb_object))
     cached = _face_data.get(key)
     if cached is None:
         data = _original_get_data(hb_object)
@@ -174,6 +189,7 @@ class _ArrayFFI:
 
 def _install_speed():
     pydyf.zlib = _Zlib
+    pdf_fonts.get_pango_font_hb_face = _pango_face
     pdf_fonts.get_hb_object_data = _face_bytes
     if not isinstance(pdf_fonts.ffi, _ArrayFFI):
         pdf_fonts.ffi = _ArrayFFI(pdf_fonts.ffi)
