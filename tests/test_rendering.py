@@ -140,6 +140,21 @@ def test_coverage_shortcut_agrees_with_the_fonts():
     assert not coverage.covered("㙟") and not coverage.covered("𠮷")
 
 
+def test_a_character_prints_when_a_face_has_it_for_what_the_face_is_for():
+    # Extension A to G: Noto, BabelStone Han or Hanazono.
+    assert all(coverage.printable(ch) for ch in "㙟䶮𠀀𠀁𪚥𫟹𬌗𰻝")
+    assert coverage.fallback_face("𠀀").key == "babelstone"
+    # BabelStone Han and HanaMinA draw 😀 too, but stand in for ideographs only.
+    assert ord("😀") in fonts.open_face(fonts.BABELSTONE).getBestCmap() and not coverage.printable("😀")
+    assert not coverage.printable("\ue000")  # private use, whatever a face draws there
+    assert coverage.printable(" ") and coverage.printable("★") and coverage.printable("é")
+    doc = {"title": "标题", "body": [{"kind": "paragraph", "text": "正文"}, {"kind": "paragraph", "text": "请于月底前报送😀"}],
+           "attachments": ["附件\ue000"]}
+    field, message = coverage.first_unprintable(doc)
+    assert field == "body[1].text" and message.startswith("第 2 段第 8 个字“😀”（符号或表情符号，U+1F600）无法印制")
+    assert coverage.first_unprintable({"title": "标题𠀀", "body": []}) is None
+
+
 def test_run_in_heading_takes_the_heading_face_up_to_the_first_full_stop(seed_plumber):
     for page in seed_plumber.pages:
         text = "".join(c["text"] for c in page.chars)

@@ -28,6 +28,7 @@ import hashlib
 import io
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -201,14 +202,26 @@ def layout_document(doc, *, draft=False):
     return document.copy(pages + extra.pages)
 
 
-def render_pdf(doc, *, draft=False):
-    """Lay out `doc` per GB/T 9704 and return the PDF/A-2b bytes."""
+@dataclass(frozen=True)
+class Rendered:
+    pdf: bytes
+    pages: int
+    spread_lines: int  # lines letter-spaced by half an em or more: no 标点挤压 could fill them
+
+
+def render(doc, *, draft=False):
+    """Lay out `doc` per GB/T 9704: the PDF/A-2b bytes and what the layout had to do."""
     document = layout_document(doc, draft=draft)
-    patches.justify(document)
+    justified = patches.justify(document)
     document.metadata = metadata.metadata_for(doc, document.metadata)
     pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
     _remember_pages(pdf, len(document.pages))
-    return pdf
+    return Rendered(pdf, len(document.pages), justified.spread)
+
+
+def render_pdf(doc, *, draft=False):
+    """Lay out `doc` per GB/T 9704 and return the PDF/A-2b bytes."""
+    return render(doc, draft=draft).pdf
 
 
 # Page counts of the PDFs this process made lately, by digest: services and the command

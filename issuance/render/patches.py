@@ -36,6 +36,7 @@ import re
 import textwrap
 import threading
 import zlib
+from dataclasses import dataclass
 
 import pydyf
 import weasyprint
@@ -357,29 +358,29 @@ def _gaps(box):
 
 
 def justify_line(line, right, final=False):
-    """Spread or tighten `line` so that its last glyph ends at `right`; False when the line
-    is left as it is."""
+    """Spread or tighten `line` so that its last glyph ends at `right`; the space added (or,
+    negative, taken away), 0 when the line is left as it is."""
     texts = list(text_boxes(line))
     if not texts:
-        return False
+        return 0.0
     extra = right - ink_right(line)
     # A final line stays as it is, unless its letter-spacing made it overshoot.
     if abs(extra) < TOLERANCE or (final and extra > 0):
-        return False
+        return 0.0
     if abs(extra) < SMALL_CORRECTION:
         longest = max(texts, key=_gaps)
         if _gaps(longest) >= 2:
             last = longest is texts[-1]
             set_spacing(line, extra / (_gaps(longest) - last), only=longest)
-            return True
+            return extra
     gaps = sum(_gaps(box) for box in texts) - 1
     if gaps < 1:
-        return False
+        return 0.0
     delta = extra / gaps
     if delta > MAX_JUSTIFY_GAP * texts[0].style["font_size"]:
-        return False
+        return 0.0
     set_spacing(line, delta)
-    return True
+    return extra
 
 
 def _compressed(element):
@@ -399,15 +400,23 @@ def justified_lines(document, class_name=JUSTIFY_CLASS):
     return lines
 
 
+@dataclass(frozen=True)
+class Justified:
+    changed: int  # lines whose spacing was set
+    spread: int  # lines that took half an em or more of letter-spacing: no compression filled them
+
+
 def justify(document, class_name=JUSTIFY_CLASS):
     """Compress the marks each `class_name` element lists in its data-compress, then justify
-    every line of those elements to both edges; the number of lines changed."""
-    changed = 0
+    every line of those elements to both edges."""
+    changed = spread = 0
     for element_lines in justified_lines(document, class_name).values():
         compressed = _compressed(element_lines[0][0].element)
         for index, (line, block) in enumerate(element_lines):
             if index < len(compressed) and compressed[index]:
                 compress_line(line, compressed[index])
             right = block.content_box_x() + block.width
-            changed += justify_line(line, right, final=index == len(element_lines) - 1)
-    return changed
+            added = justify_line(line, right, final=index == len(element_lines) - 1)
+            changed += bool(added)
+            spread += added >= line.style["font_size"] / 2
+    return Justified(changed, spread)
