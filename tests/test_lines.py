@@ -50,6 +50,7 @@ def test_the_compressible_marks_are_those_whose_ink_fills_half_their_em_in_each_
     # forbids both.
     ("落实“第一议题”制度", ["落实|“", "”|制"], ["“|第", "题|”"]),
     ("参与“2024清明”", ["与|“"], ["“|2", "20|24"]),
+    ("“科技特派员”“科技副总”", ["”|“"], ["员|”", "“|科"]),
     # No closing mark at a line's start, no opening mark at its end.
     ("条例》，举办", ["，|举"], ["例|》", "》|，"]),
     ("（一）项目", ["）|项"], ["（|一"]),

@@ -11,12 +11,13 @@ opening mark), so that one more character fits and the line keeps its 28 places.
 
 `plan` does that for a block before layout. It takes the block's text with the face of
 every character, finds where a line may break (Pango's rules, the ones WeasyPrint would
-use, with the quotation-mark rule of UAX #14 15.1 for Chinese), and fills each line
-greedily with as much text as fits when every mark that may be compressed is; then it
-compresses only as many marks as the line needs, adjacent marks first, then a mark at the
-line's end, then one at its start, then commas and brackets inside the line. A line that
-no compression can fill keeps its slack, which the justification after layout spreads
-(patches.justify), and is counted.
+use, with clreq's for quotation marks), and fills each line with as much text as fits,
+marks next to each other always compressed (two blank halves side by side would leave a
+gap of a full em). When a line falls short by half a place or more because what follows
+does not fit, it takes what follows by compressing as few more marks as it needs: a
+closing mark at the line's end, an opening one at its start, then brackets and commas
+inside the line. A line that no compression can fill keeps its slack, which the
+justification after layout spreads (patches.justify), and is counted.
 
 The template writes each planned line as it is (a `<br>` after each, white space not
 wrapping) and each compressed mark in a `cp` span whose CSS turns on the face's OpenType
@@ -60,12 +61,12 @@ SQUEEZE = 0.5
 # marks): more would squeeze a line of enumerated names too visibly.
 MAX_PULL = 8 * HALF_PLACE
 
-# The order in which a line's candidates are compressed when it needs only some of them:
-# marks next to each other, a closing mark at the line's end, an opening mark at its start,
-# and last a comma, colon or bracket inside the line, whose blank half JIS X 4051 and
-# jlreq (3.8, "line adjustment by inter-character space reduction") also give up before
-# a line is spread. A full stop or exclamation mark keeps its blank inside a line.
-ADJACENT, LINE_END, LINE_START, IN_LINE_BRACKET, IN_LINE_OPENING, IN_LINE_COMMA = range(6)
+# The order in which a line compresses more marks when it needs some: a closing mark at
+# the line's end, an opening mark at its start, and last a bracket or comma inside the
+# line, whose blank half JIS X 4051 and jlreq (3.8, "line adjustment by inter-character
+# space reduction") also give up before a line is spread. A full stop or exclamation mark
+# keeps its blank inside a line.
+LINE_END, LINE_START, IN_LINE_BRACKET, IN_LINE_OPENING, IN_LINE_COMMA = range(5)
 IN_LINE_BRACKETS = frozenset("”’）》〉」』〕】")
 IN_LINE_COMMAS = frozenset("，、：；")
 
@@ -116,7 +117,8 @@ def _advance(face, ch):
 
 
 def _east_asian(ch):
-    return unicodedata.east_asian_width(ch) in "WF"
+    # Ambiguous-width characters (“”‘’, ……, ——) are full-width in Chinese text (UAX #11).
+    return unicodedata.east_asian_width(ch) in "WFA"
 
 
 def break_opportunities(text):
@@ -142,25 +144,35 @@ def break_opportunities(text):
     return found
 
 
-def _candidates(chars, start, end):
-    """{index: priority} of the marks of chars[start:end] that may be compressed on a line
-    of these characters."""
-    found = {}
+def _adjacent(chars, start, end):
+    """The marks of a line of chars[start:end] that stand next to another mark of the line:
+    the first of a pair when it is a closing mark, else the second when both open. These
+    are always compressed: two blank halves side by side leave a gap of a full em."""
+    found = set()
     for i in range(start, end - 1):
         a, b = chars[i].ch, chars[i + 1].ch
         if a in CLOSING and b in COMPRESSIBLE:
-            found.setdefault(i, ADJACENT)
+            found.add(i)
         elif a in OPENING and b in OPENING:
-            found.setdefault(i + 1, ADJACENT)
+            found.add(i + 1)
+    return found
+
+
+def _candidates(chars, start, end):
+    """{index: priority} of the marks of chars[start:end] that may also be compressed when
+    the line needs it."""
+    found = {}
     if chars[end - 1].ch in CLOSING:
-        found.setdefault(end - 1, LINE_END)
+        found[end - 1] = LINE_END
     if chars[start].ch in OPENING:
         found.setdefault(start, LINE_START)
     for i in range(start, end - 1):
         ch = chars[i].ch
         if ch in IN_LINE_BRACKETS:
             found.setdefault(i, IN_LINE_BRACKET)
-        elif ch in OPENING and i > start:
+        elif ch in OPENING and i > start and chars[i - 1].ch not in COMPRESSIBLE:
+            # After another mark the pair is already compressed by one half: giving up both
+            # would leave no gap at all (and put both glyphs' em boxes on one place).
             found.setdefault(i, IN_LINE_OPENING)
         elif ch in IN_LINE_COMMAS:
             found.setdefault(i, IN_LINE_COMMA)
@@ -193,21 +205,28 @@ def _content_end(chars, start, end):
     return end
 
 
-def _fit(text, start, end, available):
-    """(compressed indexes, width) of the fewest compressions that fit chars[start:end] in
-    `available`, or None when even all of them do not."""
+def _with_adjacent(text, start, end):
+    """(compressed indexes, width) of chars[start:end] set as a line with its adjacent marks
+    compressed (spaces at its end not set)."""
     chars = text.chars
     content = _content_end(chars, start, end)
     if content == start:
         return set(), 0.0
-    width = text.extent(start, content)
+    chosen = _adjacent(chars, start, content)
+    return chosen, text.extent(start, content) - sum(_saving(chars, i, content) for i in chosen)
+
+
+def _fit(text, start, end, available):
+    """(compressed indexes, width) of chars[start:end] set as a line with its adjacent
+    marks and as few more as make it fit in `available`; None when it does not fit."""
+    chosen, width = _with_adjacent(text, start, end)
     if width <= available + SQUEEZE:
-        return set(), width
-    candidates = _candidates(chars, start, content)
-    chosen = set()
-    for i in sorted(candidates, key=lambda i: (candidates[i], i)):
+        return chosen, width
+    content = _content_end(text.chars, start, end)
+    candidates = _candidates(text.chars, start, content)
+    for i in sorted(set(candidates) - chosen, key=lambda i: (candidates[i], i)):
         chosen.add(i)
-        width -= _saving(chars, i, content)
+        width -= _saving(text.chars, i, content)
         if width <= available + SQUEEZE:
             return chosen, width
     return None
@@ -249,25 +268,24 @@ def plan(segments, first_indent=0.0, width=TYPE_AREA_WIDTH):
 def _next_line(text, breaks, first, start, available):
     """(end, compressed indexes, width) of the line that starts at chars[start].
 
-    The longest line that fits as it is, unless it falls short of the edge by half a grid
-    place or more because what follows did not fit: then the line that takes more of what
-    follows by compressing marks, if one fills the line, with the fewest compressions."""
+    The longest line that fits with its adjacent marks compressed, unless it falls short of
+    the edge by half a grid place or more because what follows did not fit: then the line
+    that takes more of what follows by compressing more marks, if one fills the line, with
+    the fewest compressions."""
     chars = text.chars
     natural = None
     k = first
     while k < len(breaks):
-        content = _content_end(chars, start, breaks[k])
-        extent = text.extent(start, content) if content > start else 0.0
-        if extent > available + SQUEEZE:
+        compressed, used = _with_adjacent(text, start, breaks[k])
+        if used > available + SQUEEZE:
             break
-        natural = (breaks[k], set(), extent)
+        natural = (breaks[k], compressed, used)
         k += 1
     if natural and (natural[0] == len(chars) or available - natural[2] < HALF_PLACE):
         return natural
     best = None
     for end in breaks[k:]:
-        content = _content_end(chars, start, end)
-        if text.extent(start, content) > available + MAX_PULL:
+        if _with_adjacent(text, start, end)[1] > available + MAX_PULL:
             break
         fitted = _fit(text, start, end, available)
         if fitted is None:
