@@ -52,7 +52,9 @@ IDEOGRAPHS = (
 )
 
 
-@dataclass(frozen=True)
+# Faces are compared and hashed by identity: each is one of this module's constants, and
+# the caches keyed by face (character maps, advances) are looked up for every character.
+@dataclass(frozen=True, eq=False)
 class Face:
     key: str
     label: str  # the standard's name of the face, for error messages

@@ -26,9 +26,11 @@ for opening marks, shift the glyph left by half an em). No character is added or
 removed, so the text extracted from the PDF stays the document's text.
 """
 
+import bisect
 import functools
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from weasyprint.text.line_break import get_log_attrs
 
@@ -91,8 +93,7 @@ class Line:
         return "".join(piece.text for piece in self.pieces)
 
 
-@dataclass(frozen=True)
-class _Char:
+class _Char(NamedTuple):
     ch: str
     face: object  # fonts.Face of the glyph
     classes: str
@@ -144,17 +145,17 @@ def break_opportunities(text):
     return found
 
 
-def _adjacent(chars, start, end):
-    """The marks of a line of chars[start:end] that stand next to another mark of the line:
-    the first of a pair when it is a closing mark, else the second when both open. These
-    are always compressed: two blank halves side by side leave a gap of a full em."""
-    found = set()
-    for i in range(start, end - 1):
-        a, b = chars[i].ch, chars[i + 1].ch
-        if a in CLOSING and b in COMPRESSIBLE:
-            found.add(i)
-        elif a in OPENING and b in OPENING:
-            found.add(i + 1)
+def _pairs(chars):
+    """[(first, compressed)] of the pairs of adjacent marks of a text: the index of the
+    pair's first mark, and of the one of them that gives up its blank half (the first when
+    it is a closing mark, else the second when both open). On a line that holds both,
+    one of two blank halves side by side is always removed: they leave a gap of a full em."""
+    found = []
+    for i, (a, b) in enumerate(zip(chars, chars[1:])):
+        if a.ch in CLOSING and b.ch in COMPRESSIBLE:
+            found.append((i, i))
+        elif a.ch in OPENING and b.ch in OPENING:
+            found.append((i, i + 1))
     return found
 
 
@@ -188,14 +189,33 @@ def _saving(chars, i, end):
 class _Text:
     def __init__(self, chars):
         self.chars = chars
-        # cells[i]: x of the start of chars[i] from the start of the text, uncompressed.
+        # starts[i]: x of the start of chars[i] from the start of the text, uncompressed.
         self.starts = [0.0]
         for char in chars:
             self.starts.append(self.starts[-1] + char.advance + LETTER_SPACING)
+        self.pairs = _pairs(chars)
+        self.pair_starts = [first for first, _ in self.pairs]
+        # paired[i]: what the compressed marks of the pairs that start before chars[i] save.
+        # A pair's compressed mark is never a line's last character (an opening mark cannot
+        # end a line, and a closing one is the first of its pair).
+        self.paired = [0.0] * (len(chars) + 1)
+        for first, compressed in self.pairs:
+            self.paired[first + 1] = _saving(chars, compressed, len(chars) + 1)
+        for i in range(1, len(self.paired)):
+            self.paired[i] += self.paired[i - 1]
 
     def extent(self, start, end):
         """Width of chars[start:end] uncompressed, to the end of the last glyph."""
         return self.starts[end - 1] - self.starts[start] + self.chars[end - 1].advance
+
+    def adjacent(self, start, end):
+        """The compressed marks of the pairs that chars[start:end] hold whole."""
+        low = bisect.bisect_left(self.pair_starts, start)
+        high = bisect.bisect_left(self.pair_starts, end - 1)
+        return {compressed for _, compressed in self.pairs[low:high]}
+
+    def adjacent_saving(self, start, end):
+        return self.paired[max(end - 1, start)] - self.paired[start]
 
 
 def _content_end(chars, start, end):
@@ -206,23 +226,22 @@ def _content_end(chars, start, end):
 
 
 def _with_adjacent(text, start, end):
-    """(compressed indexes, width) of chars[start:end] set as a line with its adjacent marks
-    compressed (spaces at its end not set)."""
-    chars = text.chars
-    content = _content_end(chars, start, end)
+    """The width of chars[start:end] set as a line with its adjacent marks compressed (the
+    spaces at its end not set)."""
+    content = _content_end(text.chars, start, end)
     if content == start:
-        return set(), 0.0
-    chosen = _adjacent(chars, start, content)
-    return chosen, text.extent(start, content) - sum(_saving(chars, i, content) for i in chosen)
+        return 0.0
+    return text.extent(start, content) - text.adjacent_saving(start, content)
 
 
 def _fit(text, start, end, available):
     """(compressed indexes, width) of chars[start:end] set as a line with its adjacent
     marks and as few more as make it fit in `available`; None when it does not fit."""
-    chosen, width = _with_adjacent(text, start, end)
+    content = _content_end(text.chars, start, end)
+    chosen = text.adjacent(start, content)
+    width = _with_adjacent(text, start, end)
     if width <= available + SQUEEZE:
         return chosen, width
-    content = _content_end(text.chars, start, end)
     candidates = _candidates(text.chars, start, content)
     for i in sorted(set(candidates) - chosen, key=lambda i: (candidates[i], i)):
         chosen.add(i)
@@ -276,16 +295,19 @@ def _next_line(text, breaks, first, start, available):
     natural = None
     k = first
     while k < len(breaks):
-        compressed, used = _with_adjacent(text, start, breaks[k])
+        used = _with_adjacent(text, start, breaks[k])
         if used > available + SQUEEZE:
             break
-        natural = (breaks[k], compressed, used)
+        natural = (breaks[k], used)
         k += 1
-    if natural and (natural[0] == len(chars) or available - natural[2] < HALF_PLACE):
-        return natural
+    if natural:
+        end, used = natural
+        natural = (end, text.adjacent(start, _content_end(chars, start, end)), used)
+        if end == len(chars) or available - used < HALF_PLACE:
+            return natural
     best = None
     for end in breaks[k:]:
-        if _with_adjacent(text, start, end)[1] > available + MAX_PULL:
+        if _with_adjacent(text, start, end) > available + MAX_PULL:
             break
         fitted = _fit(text, start, end, available)
         if fitted is None:
