@@ -85,12 +85,13 @@ TEXT_FACES = ("fang", "hei", "kai")
 BIAOSONG = Face("biaosong", "小标宋", "NotoSerifCJK-Bold.ttc", NOTO_DIRS, "fonts-noto-cjk", "Noto Serif CJK SC", 2)
 SERIF = Face("serif", "宋体（后备）", "NotoSerifCJK-Regular.ttc", NOTO_DIRS, "fonts-noto-cjk", "Noto Serif CJK SC", 2)
 SANS = Face("sans", "黑体（后备）", "NotoSansCJK-Regular.ttc", NOTO_DIRS, "fonts-noto-cjk", "Noto Sans CJK SC", 2)
+_EXTENSION = "扩展区汉字（后备）"
 BABELSTONE = Face(
-    "babelstone", "扩展区汉字（后备）", "BabelStoneHan.ttf", BABELSTONE_DIRS, "fonts-babelstone-han",
-    "BabelStone Han", ranges=IDEOGRAPHS,
+    "babelstone", _EXTENSION, "BabelStoneHan.ttf", BABELSTONE_DIRS, "fonts-babelstone-han", "BabelStone Han",
+    ranges=IDEOGRAPHS,
 )
-HANA_A = Face("hana_a", "扩展区汉字（后备）", "HanaMinA.ttf", HANAZONO_DIRS, "fonts-hanazono", "HanaMinA", ranges=IDEOGRAPHS)
-HANA_B = Face("hana_b", "扩展区汉字（后备）", "HanaMinB.ttf", HANAZONO_DIRS, "fonts-hanazono", "HanaMinB", ranges=IDEOGRAPHS)
+HANA_A = Face("hana_a", _EXTENSION, "HanaMinA.ttf", HANAZONO_DIRS, "fonts-hanazono", "HanaMinA", ranges=IDEOGRAPHS)
+HANA_B = Face("hana_b", _EXTENSION, "HanaMinB.ttf", HANAZONO_DIRS, "fonts-hanazono", "HanaMinB", ranges=IDEOGRAPHS)
 # After Noto: the faces for the characters of CJK Extensions B to H that Noto lacks.
 EXTENSION_FACES = (BABELSTONE, HANA_A, HANA_B)
 # The fallback chains the stylesheet (gongwen.css, `.fb`) names for 仿宋, 楷体 and 小标宋

@@ -128,13 +128,6 @@ def _layout(context):
     )
 
 
-def _classes(box):
-    element = getattr(box, "element", None)
-    if element is None:
-        return ()
-    return (element.get("class") or "").split()
-
-
 def _walk(box):
     yield box
     for child in getattr(box, "children", ()):
@@ -149,7 +142,7 @@ def _banji_page(document):
     """
     for number, page in enumerate(document.pages):
         for area in page._page_box.children:
-            if isinstance(area, boxes.FootnoteAreaBox) and any("banji" in _classes(box) for box in _walk(area)):
+            if isinstance(area, boxes.FootnoteAreaBox) and any("banji" in patches.classes_of(box) for box in _walk(area)):
                 return number
     return None
 

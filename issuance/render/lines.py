@@ -4,7 +4,7 @@ A line of 3号 text holds 28 grid places. WeasyPrint (Pango) breaks lines as Lat
 is broken: when a line-breaking rule pushes a character down (no "，" or "》" may start
 a line, no "“" end one), the line keeps 27 or fewer characters and has to be spread.
 A 文书 setting the text in WPS or Word compresses punctuation instead, as GB/T 15834 and
-the W3C's Chinese layout requirements (clreq, 3.1.6) describe: a full-width mark whose
+the W3C's Chinese layout requirements (clreq) describe: a full-width mark whose
 ink fills half its em box gives up the empty half when it stands next to another mark
 ("。”", "，“", "》，", "）。"), at the end of a line (a closing mark) or at its start (an
 opening mark), so that one more character fits and the line keeps its 28 places.
@@ -19,11 +19,12 @@ closing mark at the line's end, an opening one at its start, then brackets and c
 inside the line. A line that no compression can fill keeps its slack, which the
 justification after layout spreads (patches.justify), and is counted.
 
-The template writes each planned line as it is (a `<br>` after each, white space not
-wrapping) and each compressed mark in a `cp` span whose CSS turns on the face's OpenType
-`halt` feature (Alternate Half Widths: the Fandol faces halve those marks' advance and,
-for opening marks, shift the glyph left by half an em). No character is added or
-removed, so the text extracted from the PDF stays the document's text.
+The template writes each planned line as it is (`white-space: pre`, a line feed after
+each) and lists each line's compressed marks in the block's `data-compress`; after layout
+patches.justify sets them with the face's OpenType `halt` feature (Alternate Half Widths:
+the Fandol faces halve those marks' advance and, for opening marks, shift the glyph left
+by half an em). No character is added or removed, so the text extracted from the PDF
+stays the document's text.
 """
 
 import bisect
@@ -45,13 +46,12 @@ CLOSING = frozenset("，。、：；！”’）》〉」』〕】")
 # Marks whose ink lies in the right half; `halt` moves them left by half an em.
 OPENING = frozenset("“‘（《〈「『〔【")
 COMPRESSIBLE = CLOSING | OPENING
-# Marks that never start a line besides the closing ones (GB/T 15834 4.1.x: 问号, 叹号,
-# 间隔号, 连接号, and the second half of a 破折号 or 省略号).
+# Marks that never start a line besides the closing ones (GB/T 15834: 问号, 叹号, 间隔号,
+# 连接号, and the second half of a 破折号 or 省略号).
 NO_BREAK_BEFORE = frozenset("？！·—…～")
 
-COMPRESSED_CLASS = "cp"
 # A compressed mark takes half a grid place: half its 16 pt advance and half the grid's
-# letter-spacing (the stylesheet's `.cp` sets the same).
+# letter-spacing (patches._set_text sets the same).
 COMPRESSED_SPACING = LETTER_SPACING / 2
 HALF_PLACE = CHAR_PITCH / 2
 
@@ -95,9 +95,8 @@ class Line:
 
 class _Char(NamedTuple):
     ch: str
-    face: object  # fonts.Face of the glyph
     classes: str
-    advance: float  # pt, without letter-spacing
+    advance: float  # pt, in the face the glyph is drawn in, without letter-spacing
 
 
 def _face_of(ch, face):
@@ -259,10 +258,7 @@ def plan(segments, first_indent=0.0, width=TYPE_AREA_WIDTH):
     names for them) and the classes of its span. The first line starts `first_indent` in.
     """
     chars = [
-        _Char(ch, glyph_face, classes, _advance(glyph_face, ch))
-        for text, face, classes in segments
-        for ch in text
-        for glyph_face in (_face_of(ch, face),)
+        _Char(ch, classes, _advance(_face_of(ch, face), ch)) for text, face, classes in segments for ch in text
     ]
     if not chars:
         return []
@@ -278,7 +274,8 @@ def plan(segments, first_indent=0.0, width=TYPE_AREA_WIDTH):
             first += 1
         end, compressed, used = _next_line(text, breaks, first, start, available)
         final = end == len(chars)
-        lines.append(_line(chars, start, _content_end(chars, start, end), compressed, available - used, final))
+        content = _content_end(chars, start, end)
+        lines.append(_line(chars, start, content, compressed, available - used, final))
         start = end
         available = width
     return lines

@@ -15,9 +15,10 @@ compression as a patch against WeasyPrint 70 itself.
   level 3 is three times faster for the subset CJK fonts, for a file 2 % larger. WeasyPrint
   copies the whole font file out of HarfBuzz for every font of every document (27 MB for
   the Noto CJK collection) only to subset it a moment later; the copy is kept per HarfBuzz
-  face of Pango's fonts (not for the subset faces, made anew for each document). WeasyPrint's subsetting asks cffi for `hb_codepoint_t[N]` arrays, a new C type for
-  every new N that cffi parses with pycparser (8 ms each); they are made as
-  `hb_codepoint_t[]`, one type parsed once.
+  face of Pango's fonts (not for the subset faces, made anew for each document).
+  WeasyPrint's subsetting asks cffi for `hb_codepoint_t[N]` arrays, a new C type for every
+  new N that cffi parses with pycparser (8 ms each); they are made as `hb_codepoint_t[]`,
+  one type parsed once.
 * Inter-character justification (`justify`). CSS's `text-justify: inter-character` spreads
   a line's free space between its characters, which is how Chinese is justified;
   WeasyPrint 70 only stretches spaces. `justify(document)` runs after layout and before
@@ -252,7 +253,8 @@ def _install_compression():
     line_break.Layout.set_text = _set_text
 
 
-def _classes(box):
+def classes_of(box):
+    """The classes of the element a box was made for."""
     element = getattr(box, "element", None)
     if element is None:
         return ()
@@ -395,7 +397,7 @@ def justified_lines(document, class_name=JUSTIFY_CLASS):
     lines = {}
     for page in document.pages:
         for box, parent in _walk(page._page_box):
-            if isinstance(box, boxes.LineBox) and class_name in _classes(box):
+            if isinstance(box, boxes.LineBox) and class_name in classes_of(box):
                 lines.setdefault(id(box.element), []).append((box, parent))
     return lines
 
