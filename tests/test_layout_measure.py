@@ -27,7 +27,7 @@ import pytest
 from PIL import Image, ImageChops
 from pypdf import PdfReader
 
-from issuance.exchange import ExchangeError, parse_document
+from issuance.exchange import ExchangeError, format_date_cn, parse_document
 from issuance.render import layout, lines as planner, patches
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "quanzhou-2024-123.json"
@@ -93,7 +93,7 @@ QUOTED = [
     "“产业技术创新联盟”等相关工作另行通知，请各单位关注“泉州科技”网站（“通知公告”栏目）和“泉州科技”微信公众号。",
 ]
 
-# 𠀀 𠀁 (Extension B), 𪚥 (B), 𰻝 (G), 䶮 (A), 𬌗 𫟹 (E, C; in 通用规范汉字表).
+# 𠀀 𠀁 𪚥 (Extension B), 𰻝 (G), 䶮 (A), 𬌗 (E), 𫟹 (D).
 EXTENSION_TEXT = "扩展区汉字𠀀𠀁𪚥𰻝与䶮、𬌗、𫟹，均应正常印制，不得以其他字代替。"
 
 
@@ -473,8 +473,7 @@ def text_places(text):
 
 
 def signature_page(m):
-    date = m.doc["date"]
-    day = f"{int(date[:4])}年{int(date[5:7])}月{int(date[8:])}日"
+    day = format_date_cn(m.doc["date"])
     for n in range(len(m.pages)):
         for baseline, chars in m.lines(n):
             if "".join(c["text"] for c in chars) == day:
@@ -1173,16 +1172,12 @@ def check_full_pages(m):
         texts = [_line_text(chars) for _, chars in following]
         block_start = next(i for i, text in enumerate(texts)
                            if text.startswith("附件：") or text in m.doc["signature_orgs"]
-                           or text == exchange_date(m.doc["date"]))
+                           or text == format_date_cn(m.doc["date"]))
         assert block_start >= 1, (page, texts[:3])
         # … and what moved would not have fitted where the page ended: the lines from the
         # top of the signature page to the end of the 附注 (or the date).
         used = round(grid_line(following[-1][0])) + 1
         assert used > free, (page, used, free)
-
-
-def exchange_date(iso):
-    return f"{int(iso[:4])}年{int(iso[5:7])}月{int(iso[8:])}日"
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -1312,7 +1307,7 @@ def test_a_character_no_face_has_is_refused_when_the_draft_is_saved(field, value
     error = caught.value
     assert error.field == where
     text = value if isinstance(value, str) else value[-1] if isinstance(value[-1], str) else value[-1]["text"]
-    bad = next(ch for ch in text if ord(ch) >= 0xE000 and not "\u4e00" <= ch <= "\u9fff" and ch not in "。")
+    bad = next(ch for ch in text if ord(ch) >= 0xE000)  # the private-use or emoji character
     assert f"第 {text.index(bad) + 1} 个字“{bad}”" in error.message and f"U+{ord(bad):04X}" in error.message
     if field == "body":
         assert error.message.startswith("第 2 段")
