@@ -4,7 +4,10 @@
 
 Prints each phase's numbers, then one summary line:
 
-    median_s=… p95_s=… pages_per_s=… peak_rss_mb=… cold_s=…
+    median_s=… p95_s=… pages_per_s=… peak_rss_mb=… spread_lines=… cold_s=…
+
+spread_lines counts the lines of the 正文 that no 标点挤压 could fill and that the
+justification had to letter-space by half a character or more.
 
 Targets on the project's 2-core machine (issue 3): warm median ≤ 0.25 s for the seed,
 a cold `manage.py render_gongwen` process ≤ 2 s, peak RSS of a rendering process ≤ 400 MB.
@@ -46,20 +49,20 @@ def _percentile(values, fraction):
 
 
 def warm(fixture, runs, warmup):
-    from issuance import rendering
+    from issuance.render import layout
     from issuance.exchange import read_file
 
     doc = read_file(fixture)
     start = time.perf_counter()
-    pdf = rendering.render_pdf(doc)
+    rendered = layout.render(doc)
     first = time.perf_counter() - start
-    pages = rendering.count_pages(pdf)
+    pdf, pages = rendered.pdf, rendered.pages
     for _ in range(max(0, warmup - 1)):
-        rendering.render_pdf(doc)
+        layout.render_pdf(doc)
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        pdf = rendering.render_pdf(doc)
+        pdf = layout.render_pdf(doc)
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
     return {
@@ -68,6 +71,7 @@ def warm(fixture, runs, warmup):
         "p95_s": _percentile(times, 0.95),
         "min_s": min(times),
         "pages": pages,
+        "spread_lines": rendered.spread_lines,
         "pages_per_s": pages / median,
         "pdf_kb": len(pdf) / 1024,
         "peak_rss_mb": _peak_rss_mb(),
@@ -100,6 +104,7 @@ def main(argv=None):
 
     print(f"fixture: {args.fixture}")
     print(f"pages: {result['pages']}  pdf: {result['pdf_kb']:.0f} KiB")
+    print(f"lines still letter-spaced (no 标点挤压 could fill them): {result['spread_lines']}")
     print(f"first render in this process: {result['first_s']:.3f} s")
     print(f"warm renders: {args.runs}, median {result['median_s']:.3f} s, p95 {result['p95_s']:.3f} s, "
           f"min {result['min_s']:.3f} s")
@@ -108,7 +113,8 @@ def main(argv=None):
               f"peak RSS {cold_result['cold_peak_rss_mb']:.0f} MB")
     summary = (
         f"median_s={result['median_s']:.3f} p95_s={result['p95_s']:.3f} "
-        f"pages_per_s={result['pages_per_s']:.1f} peak_rss_mb={result['peak_rss_mb']:.0f}"
+        f"pages_per_s={result['pages_per_s']:.1f} peak_rss_mb={result['peak_rss_mb']:.0f} "
+        f"spread_lines={result['spread_lines']}"
     )
     if cold_result:
         summary += f" cold_s={cold_result['cold_s']:.3f}"

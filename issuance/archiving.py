@@ -182,8 +182,8 @@ def render_draft_sheet(record, document, content):
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
-    from . import fonts
-    from .rendering import FontFetcher
+    from .render import fonts
+    from .render.layout import FontFetcher
 
     fonts.check_fonts()
     rows = opinions(document)

@@ -9,6 +9,7 @@ A document's path is its chain version's steps followed by the fixed issuing hal
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Q
 
 from . import exchange
 from .exceptions import IssuanceError
@@ -99,15 +100,14 @@ class Routing:
 
 
 def co_issuing_organs(content, organ):
-    """The other organs of a 联合行文, by the names in its 发文机关 list; each must be in the system."""
+    """The other organs of a 联合行文, by the names in its 发文机关 list (wherever the drafting
+    organ stands in it); each must be in the system."""
     found = []
-    for name in (content.get("issuer_marks") or [])[1:]:
-        other = Organ.objects.filter(name=name).exclude(pk=organ.pk).first()
+    for name in content.get("issuer_marks") or []:
+        if name in (organ.name, organ.short_name):
+            continue
+        other = Organ.objects.filter(Q(name=name) | Q(short_name=name)).first()
         if other is None:
-            other = Organ.objects.filter(short_name=name).exclude(pk=organ.pk).first()
-        if other is None:
-            if name == organ.name:
-                continue
             raise IssuanceError(f"联合发文机关“{name}”不在本系统中，无法会签；请核对发文机关名称")
         if other not in found:
             found.append(other)

@@ -13,6 +13,8 @@ import json
 import re
 from pathlib import Path
 
+from .render.coverage import first_unprintable
+
 DOC_TYPES = (
     "决议", "决定", "命令", "公报", "公告", "通告", "意见", "通知",
     "通报", "报告", "请示", "批复", "议案", "函", "纪要",
@@ -237,6 +239,9 @@ def parse_document(data):
         doc["cc"] = doc["cc"].removeprefix("抄送：").rstrip("。")
     doc["printed_by"] = _text(data, "printed_by")
     doc["printed_date"] = _date(data, "printed_date")
+    unprintable = first_unprintable(doc)
+    if unprintable:
+        raise ExchangeError(*unprintable)
     return doc
 
 

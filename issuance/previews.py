@@ -3,7 +3,8 @@
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from . import exchange, rendering, storage
+from . import exchange, storage
+from .render import layout
 
 
 def draft_pdf(document, revision):
@@ -11,7 +12,7 @@ def draft_pdf(document, revision):
     if default_storage.exists(path):
         return storage.read(path)
     content = exchange.parse_document(revision.content)
-    pdf = rendering.render_pdf(content, draft=True)
+    pdf = layout.render_pdf(content, draft=True)
     # Two requests may render the same preview at once; the cache keeps whichever lands first.
     if not default_storage.exists(path):
         default_storage.save(path, ContentFile(pdf))

@@ -12,9 +12,10 @@ import pytest
 from django.db import connection
 from pypdf import PdfReader
 
-from issuance import rendering, services, storage
+from issuance import services, storage
 from issuance.exceptions import IssuanceError
 from issuance.models import Document, PrintJob, Stage, StepKind
+from issuance.render import layout
 from workflows import actions, demo_path, printing
 from workflows.models import StepTask
 
@@ -45,7 +46,7 @@ def test_a_failing_render_is_retried_then_shown_and_can_be_tried_again(cast, at_
         calls.append(1)
         raise OSError("磁盘已满")
 
-    monkeypatch.setattr(rendering, "render_pdf", broken)
+    monkeypatch.setattr(layout, "render_pdf", broken)
     job = printing.request(at_printing, cast["clerk"], backend_name="inline")
     job.refresh_from_db()
     assert len(calls) == printing.MAX_ATTEMPTS

@@ -3,6 +3,7 @@
 import copy
 import io
 import json
+import math
 import re
 import time
 from pathlib import Path
@@ -13,7 +14,8 @@ from django.core.management import CommandError, call_command
 from pypdf import PdfReader
 from weasyprint import HTML
 
-from issuance import exchange, rendering
+from issuance import exchange
+from issuance.render import context, coverage, fonts, layout, seal, titles
 from issuance.exchange import ExchangeError, parse_document
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "quanzhou-2024-123.json"
@@ -74,7 +76,7 @@ def seed_doc():
 
 @pytest.fixture(scope="module")
 def seed_pdf(seed_doc):
-    return rendering.render_pdf(seed_doc)
+    return layout.render_pdf(seed_doc)
 
 
 @pytest.fixture(scope="module")
@@ -98,17 +100,21 @@ def test_seed_text_has_number_title_and_every_paragraph(seed_doc, seed_pdf):
 
 
 def test_seed_text_is_exactly_the_documents_text_in_order(seed_doc, seed_plumber):
-    # Justification only moves glyphs: the body comes out exactly, character for character.
+    # Justification and 标点挤压 only move glyphs: the body comes out exactly, character for
+    # character, the notice's own text, its signature, then the document it issues.
     # (pdfplumber reads in reading order; pypdf in painting order, where floats come first.)
     text = squash("".join(PAGE_NUMBER.sub("", page.extract_text()) for page in seed_plumber.pages))
-    body = "".join(squash(block["text"]) for block in seed_doc["body"])
-    start = text.index(body[:30])
-    assert text[start:start + len(body)] == body
+    body = [squash(block["text"]) for block in seed_doc["body"]]
+    issued = next(i for i, block in enumerate(seed_doc["body"]) if block["kind"] == "title")
+    signature = squash(seed_doc["signature_orgs"][0] + exchange.format_date_cn(seed_doc["date"]))
+    expected = "".join(body[:issued]) + signature + "".join(body[issued:])
+    start = text.index(expected[:30])
+    assert text[start:start + len(expected)] == expected
 
 
 def test_rare_characters_render_with_a_fallback_face_and_keep_the_grid():
     doc = small_doc(body=[{"kind": "paragraph", "text": "测试生僻字㙟与𠮷，" * 12 + "以及楸樵坤應。"}])
-    pdf = rendering.render_pdf(doc)
+    pdf = layout.render_pdf(doc)
     with pdfplumber.open(io.BytesIO(pdf)) as plumber:
         page = plumber.pages[0]
         rare = [c for c in page.chars if c["text"] in "㙟𠮷"]
@@ -122,16 +128,31 @@ def test_rare_characters_render_with_a_fallback_face_and_keep_the_grid():
 
 def test_coverage_shortcut_agrees_with_the_fonts():
     # runs() skips reading the Fandol character maps for GB 2312 characters.
-    full = rendering._fandol_coverage()
+    full = coverage._fandol_coverage()
     for high in range(0xA1, 0xF8):
         for low in range(0xA1, 0xFF):
             try:
                 ch = bytes([high, low]).decode("gb2312")
             except UnicodeDecodeError:
                 continue
-            assert rendering.covered(ch) == (ord(ch) in full), ch
-    assert all(rendering.covered(chr(c)) for c in range(0x20, 0x7F))
-    assert not rendering.covered("㙟") and not rendering.covered("𠮷")
+            assert coverage.covered(ch) == (ord(ch) in full), ch
+    assert all(coverage.covered(chr(c)) for c in range(0x20, 0x7F))
+    assert not coverage.covered("㙟") and not coverage.covered("𠮷")
+
+
+def test_a_character_prints_when_a_face_has_it_for_what_the_face_is_for():
+    # Extension A to G: Noto, BabelStone Han or Hanazono.
+    assert all(coverage.printable(ch) for ch in "㙟䶮𠀀𠀁𪚥𫟹𬌗𰻝")
+    assert coverage.fallback_face("𠀀").key == "babelstone"
+    # BabelStone Han and HanaMinA draw 😀 too, but stand in for ideographs only.
+    assert ord("😀") in fonts.open_face(fonts.BABELSTONE).getBestCmap() and not coverage.printable("😀")
+    assert not coverage.printable("\ue000")  # private use, whatever a face draws there
+    assert coverage.printable(" ") and coverage.printable("★") and coverage.printable("é")
+    doc = {"title": "标题", "body": [{"kind": "paragraph", "text": "正文"}, {"kind": "paragraph", "text": "请于月底前报送😀"}],
+           "attachments": ["附件\ue000"]}
+    field, message = coverage.first_unprintable(doc)
+    assert field == "body[1].text" and message.startswith("第 2 段第 8 个字“😀”（符号或表情符号，U+1F600）无法印制")
+    assert coverage.first_unprintable({"title": "标题𠀀", "body": []}) is None
 
 
 def test_run_in_heading_takes_the_heading_face_up_to_the_first_full_stop(seed_plumber):
@@ -153,10 +174,10 @@ def test_run_in_heading_takes_the_heading_face_up_to_the_first_full_stop(seed_pl
 def test_seed_pages_are_a4_and_plausibly_many(seed_pdf):
     reader = PdfReader(io.BytesIO(seed_pdf))
     assert 6 <= len(reader.pages) <= 8
-    assert rendering.count_pages(seed_pdf) == len(reader.pages)
+    assert layout.count_pages(seed_pdf) == len(reader.pages)
     # Also for a PDF this process did not just render (counted by parsing it).
-    rendering._PAGE_COUNTS.clear()
-    assert rendering.count_pages(seed_pdf) == len(reader.pages)
+    layout._PAGE_COUNTS.clear()
+    assert layout.count_pages(seed_pdf) == len(reader.pages)
     # The 版记 ends the document on an even page (double-sided printing).
     assert len(reader.pages) % 2 == 0
     for page in reader.pages:
@@ -179,24 +200,23 @@ def test_fonts_are_embedded(seed_pdf):
 
 
 def test_body_fills_the_grid_flush_on_both_sides(seed_plumber):
-    pitches, rights, full_lines = [], [], []
+    pitches, rights = [], []
     for page in seed_plumber.pages[1:]:
         lines = body_lines(page)
         bases = [base for base, _ in lines]
         pitches += [b - a for a, b in zip(bases, bases[1:]) if b - a < 40]
-        for _, chars in lines:
-            if abs(chars[0]["x0"] - LEFT_EDGE) < 0.3 and chars[-1]["x1"] > RIGHT_EDGE - 20:
-                rights.append(chars[-1]["x1"])
-                if all(ord(c["text"]) >= 0x3000 for c in chars):
-                    full_lines.append(len(chars))
+        for (_, chars), (_, following) in zip(lines, lines[1:]):
+            last = chars[-1]
+            # A closing mark compressed at the line's end (标点挤压) ends its ink half there;
+            # one compressed at a line's start begins its ink half at the edge.
+            right = last["x1"] - (8 if last["x1"] > RIGHT_EDGE + 4 else 0)
+            if min(abs(following[0]["x0"] + shift - LEFT_EDGE) for shift in (0, 8)) < 0.3:
+                rights.append(right)
     assert pitches and all(abs(p - 28.99) < 0.15 for p in pitches)
-    # Every line that is not the end of a paragraph reaches the right edge of the 版心.
+    # Every line that is not the end of a paragraph reaches the right edge of the 版心
+    # (tests/test_layout_measure.py counts the characters they hold).
     assert len(rights) > 50
     assert all(abs(x - RIGHT_EDGE) < 0.1 for x in rights), sorted(rights)[:3]
-    # 28 characters a full line; a line that gave a character or two to the next one,
-    # which may not start with a closing mark, is spread over the same width.
-    assert max(full_lines) == 28
-    assert full_lines.count(28) >= 0.8 * len(full_lines)
     # A full page of text holds 22 lines.
     assert max(len(body_lines(page)) for page in seed_plumber.pages) == 22
 
@@ -216,7 +236,7 @@ def test_banji_that_does_not_fit_an_even_page_goes_after_a_blank_page(seed_doc):
     # The text ends low on page 2: the 版记 cannot follow it there, and page 3 is odd.
     body = seed_doc["body"][:5] + [{"kind": "paragraph", "text": "测" * (28 * 8 - 2)}]
     doc = dict(seed_doc, body=body, signature_orgs=[], date=None)
-    pdf = rendering.render_pdf(doc)
+    pdf = layout.render_pdf(doc)
     raw = [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
     assert len(raw) == 4
     assert not raw[2].strip()  # blank, and without a number
@@ -227,7 +247,7 @@ def test_banji_that_does_not_fit_an_even_page_goes_after_a_blank_page(seed_doc):
 def test_a_banji_taller_than_a_page_runs_in_the_flow_and_keeps_every_organ(seed_doc):
     cc = "、".join(f"第{i}县（市、区）科技局" for i in range(1, 150))
     doc = dict(seed_doc, cc=cc)
-    pdf = rendering.render_pdf(doc)
+    pdf = layout.render_pdf(doc)
     texts = page_texts(pdf)
     assert len(texts) % 2 == 0
     assert squash("抄送：" + cc + "。") in squash("".join(texts))
@@ -249,9 +269,9 @@ def test_page_numbers_alternate_sides(seed_plumber):
 
 def test_draft_mark_on_every_page_without_moving_the_text():
     doc = small_doc(body=small_doc()["body"] * 12)
-    final = rendering.render_pdf(doc)
-    draft = rendering.render_pdf(doc, draft=True)
-    assert rendering.count_pages(draft) == rendering.count_pages(final) > 1
+    final = layout.render_pdf(doc)
+    draft = layout.render_pdf(doc, draft=True)
+    assert layout.count_pages(draft) == layout.count_pages(final) > 1
     assert all("草稿" in squash(text) for text in page_texts(draft))
     with pdfplumber.open(io.BytesIO(final)) as a, pdfplumber.open(io.BytesIO(draft)) as b:
         for page_a, page_b in zip(a.pages, b.pages):
@@ -260,7 +280,7 @@ def test_draft_mark_on_every_page_without_moving_the_text():
 
 def test_only_title_and_body():
     doc = parse_document({"title": "标题", "body": [{"kind": "paragraph", "text": "正文。"}]})
-    text = squash("".join(page_texts(rendering.render_pdf(doc))))
+    text = squash("".join(page_texts(layout.render_pdf(doc))))
     assert "标题" in text and "正文。" in text
     assert "〔" in text  # a draft without a number shows an empty 〔　　〕
 
@@ -285,7 +305,7 @@ def test_every_optional_field():
             {"kind": "paragraph", "text": "正文。"},
         ],
     )
-    text = squash("".join(page_texts(rendering.render_pdf(doc))))
+    text = squash("".join(page_texts(layout.render_pdf(doc))))
     for expected in (
         "000123", "机密★1年", "特急", "签发人：", "张三", "王五", "泉科〔2024〕7号",
         "附件：1.泉州市科技活动周方案", "2.经费预算表", "泉州市科学技术局2024年9月5日",
@@ -296,14 +316,14 @@ def test_every_optional_field():
 
 @pytest.mark.parametrize("fmt, mark", [("信函", "泉州市科学技术局"), ("纪要", "泉州市科学技术局纪要")])
 def test_letter_and_minutes_formats(fmt, mark):
-    pdf = rendering.render_pdf(small_doc(format=fmt, doc_number=None if fmt == "纪要" else "泉科函〔2024〕5号"))
+    pdf = layout.render_pdf(small_doc(format=fmt, doc_number=None if fmt == "纪要" else "泉科函〔2024〕5号"))
     texts = page_texts(pdf)
     assert mark in squash(texts[0])
     assert "为普及科学知识" in squash("".join(texts))
 
 
 def test_letter_has_no_number_on_its_first_page():
-    pdf = rendering.render_pdf(small_doc(format="信函", body=small_doc()["body"] * 15))
+    pdf = layout.render_pdf(small_doc(format="信函", body=small_doc()["body"] * 15))
     reader = PdfReader(io.BytesIO(pdf))
     assert not re.search(r"—\s*1\s*—", reader.pages[0].extract_text())
     assert re.search(r"—\s*2\s*—", reader.pages[1].extract_text())
@@ -311,7 +331,7 @@ def test_letter_has_no_number_on_its_first_page():
 
 def test_joint_issuers_are_stacked_beside_wenjian():
     doc = small_doc(issuer_marks=["泉州市科学技术局", "泉州市财政局"], header_title=None)
-    with pdfplumber.open(io.BytesIO(rendering.render_pdf(doc))) as pdf:
+    with pdfplumber.open(io.BytesIO(layout.render_pdf(doc))) as pdf:
         red = [c for c in pdf.pages[0].chars if c["size"] > 30]
     tops = {round(c["top"]) for c in red if c["text"] in "局"}
     assert len(tops) == 2  # one line per organ
@@ -324,20 +344,57 @@ def test_long_mark_and_title_stay_inside_the_type_area():
         header_title=None,
         title="关于" + "加强科技创新" * 12 + "的通知",
     )
-    with pdfplumber.open(io.BytesIO(rendering.render_pdf(doc))) as pdf:
+    with pdfplumber.open(io.BytesIO(layout.render_pdf(doc))) as pdf:
         chars = pdf.pages[0].chars
     assert min(c["x0"] for c in chars) >= LEFT_EDGE - 0.5
     assert max(c["x1"] for c in chars) <= RIGHT_EDGE + 0.5
 
 
-def test_title_lines_break_between_phrases():
-    lines = rendering.title_lines(
-        "泉州市科学技术局关于印发《泉州市科技局 2024年上半年精神文明工作总结暨下半年工作思路》的通知", "通知"
-    )
-    # Breaks at the space and before 暨, never inside a word; digits count 0.6 em.
-    assert lines == ["泉州市科学技术局关于印发《泉州市科技局", "2024年上半年精神文明工作总结", "暨下半年工作思路》的通知"]
-    assert all(rendering._units(line) <= rendering.TITLE_CAPACITY for line in lines)
-    assert rendering.title_lines("短标题") == ["短标题"]
+def _breaks(lines):
+    """Index in the joined text of each line break."""
+    positions, at = [], 0
+    for line in lines[:-1]:
+        at += len(line)
+        positions.append(at)
+    return positions
+
+
+def _not_an_hourglass(widths):
+    return not any(widths[i] < widths[i - 1] and widths[i] < widths[i + 1] for i in range(1, len(widths) - 1))
+
+
+TITLES = [
+    ("泉州市科学技术局关于印发《泉州市科技局2024年上半年精神文明工作总结暨下半年工作思路》的通知", "通知"),
+    ("泉州市科学技术局关于开展2026年科技活动周暨科普进社区系列活动的通知", "通知"),
+    ("关于转发《福建省人民政府办公厅关于进一步优化营商环境的若干措施》的通知", "通知"),
+    ("泉州市科学技术局关于做好2025年度科技计划项目申报工作的通知", "通知"),
+    ("关于印发《泉州市科技创新专项资金管理办法》的通知", "通知"),
+    ("泉州市科学技术局泉州市财政局关于下达2024年度第二批市级科技计划项目经费的通知", "通知"),
+]
+
+
+@pytest.mark.parametrize("title, doc_type", TITLES)
+def test_title_lines_break_between_words_in_a_trapezoid_or_diamond(title, doc_type):
+    lines = titles.title_lines(title, doc_type)
+    assert "".join(lines) == title
+    # The fewest lines, or one more when the words do not fit the fewest.
+    assert len(lines) - math.ceil(titles.units(title) / titles.TITLE_CAPACITY) in (0, 1)
+    assert all(titles.units(line) <= titles.TITLE_CAPACITY for line in lines)
+    # Every break falls between two of the words jieba finds.
+    assert set(_breaks(lines)) <= titles.word_boundaries(title)
+    assert _not_an_hourglass([titles.units(line) for line in lines])
+    # A name in 《》 that fits on a line is never split; a longer one is split once.
+    for start in [i for i, ch in enumerate(title) if ch == "《"]:
+        end = title.index("》", start)
+        inside = [b for b in _breaks(lines) if start < b <= end]
+        assert len(inside) == (0 if titles.units(title[start:end + 1]) <= titles.TITLE_CAPACITY else 1), lines
+
+
+def test_title_lines_keep_a_short_title_and_the_doc_type_whole():
+    assert titles.title_lines("短标题") == ["短标题"]
+    lines = titles.title_lines("泉州市科学技术局关于开展2026年科技活动周暨科普进社区系列活动的通知", "通知")
+    assert not lines[-1].startswith("通知") and "2026年" in "".join(lines[:1] + lines[1:2])
+    assert all(not line.endswith("2026") for line in lines)
 
 
 # Security -----------------------------------------------------------------------
@@ -347,15 +404,15 @@ def test_title_lines_break_between_phrases():
 def fetched(monkeypatch):
     """Every URL the renderer asks its fetcher for."""
     urls = []
-    original = rendering.FontFetcher.fetch
+    original = layout.FontFetcher.fetch
 
     def spy(self, url, headers=None):
         urls.append(url)
         return original(self, url, headers)
 
-    monkeypatch.setattr(rendering.FontFetcher, "fetch", spy)
+    monkeypatch.setattr(layout.FontFetcher, "fetch", spy)
     # Fonts are loaded once per thread: start afresh so that this render loads them.
-    rendering.reset_resources()
+    layout.reset_resources()
     return urls
 
 
@@ -369,7 +426,7 @@ def test_markup_in_document_text_is_printed_literally_and_fetches_nothing(fetche
         # here runs over onto page 2.
         issuer_marks=[],
     )
-    pdf = rendering.render_pdf(doc)
+    pdf = layout.render_pdf(doc)
     assert fetched and all(url.startswith("gongwen-font:") for url in fetched)
     text = squash("".join(page_texts(pdf)))
     assert squash("正文" + MARKUP + "<script>alert(1)</script>&amp;") in text
@@ -386,18 +443,18 @@ def test_markup_in_document_text_is_printed_literally_and_fetches_nothing(fetche
     "gongwen-font:nosuchface",
 ])
 def test_fetcher_refuses_everything_but_its_fonts(url):
-    with pytest.raises(rendering.FetchRefused):
-        rendering.FontFetcher().fetch(url)
+    with pytest.raises(layout.FetchRefused):
+        layout.FontFetcher().fetch(url)
 
 
 def test_fetcher_refuses_a_font_file_by_path():
     # Only the scheme names a font: even a whitelisted file is refused as a file: URL.
-    with pytest.raises(rendering.FetchRefused):
-        rendering.FontFetcher().fetch(rendering.fonts.font_path("fang").as_uri())
+    with pytest.raises(layout.FetchRefused):
+        layout.FontFetcher().fetch(fonts.font_path("fang").as_uri())
 
 
 def test_fetcher_serves_the_fonts():
-    response = rendering.FontFetcher().fetch("gongwen-font:fang")
+    response = layout.FontFetcher().fetch("gongwen-font:fang")
     assert response.read(4) == b"OTTO"
     response.close()
 
@@ -405,14 +462,14 @@ def test_fetcher_serves_the_fonts():
 def test_fetcher_stops_markup_that_reaches_weasyprint(fetched):
     # Should markup ever bypass the template's escaping, the fetcher still refuses it.
     html = f"<p>x</p>{MARKUP}"
-    HTML(string=html, url_fetcher=rendering.FontFetcher()).write_pdf()
+    HTML(string=html, url_fetcher=layout.FontFetcher()).write_pdf()
     assert set(fetched) >= {"file:///etc/passwd", "http://127.0.0.1/x.png", "http://127.0.0.1/x.css"}
 
 
 def test_a_missing_font_is_named_with_its_package():
-    face = rendering.fonts.Face("fang", "仿宋", "NoSuchFang.otf", ("/nonexistent",), "texlive-lang-chinese", "GwFang")
-    with pytest.raises(rendering.fonts.FontMissingError, match="仿宋.*NoSuchFang.otf.*texlive-lang-chinese"):
-        rendering.fonts._find(face)
+    face = fonts.Face("fang", "仿宋", "NoSuchFang.otf", ("/nonexistent",), "texlive-lang-chinese", "GwFang")
+    with pytest.raises(fonts.FontMissingError, match="仿宋.*NoSuchFang.otf.*texlive-lang-chinese"):
+        fonts._find(face)
 
 
 # The command ----------------------------------------------------------------------
@@ -450,7 +507,7 @@ def test_command_rejects_broken_json_and_a_missing_file(tmp_path):
 
 def test_render_does_not_change_the_document(seed_doc):
     before = copy.deepcopy(seed_doc)
-    rendering.build_context(seed_doc)
+    context.build_context(seed_doc)
     assert seed_doc == before
 
 
@@ -459,10 +516,10 @@ def test_a_long_title_with_digits_is_set_on_the_planned_lines():
     # overflowed the 版心 and pushed its last character onto a line of its own.
     title = "泉州市科学技术局关于开展2026年科技活动周暨科普进社区系列活动的通知"
     doc = small_doc(title=title)
-    lines = [line.strip() for line in PdfReader(io.BytesIO(rendering.render_pdf(doc))).pages[0].extract_text().splitlines()]
+    lines = [line.strip() for line in PdfReader(io.BytesIO(layout.render_pdf(doc))).pages[0].extract_text().splitlines()]
     start = lines.index(doc["doc_number"]) + 1
     end = next(i for i, line in enumerate(lines) if line.endswith("："))
-    assert lines[start:end] == rendering.title_lines(title, "通知")
+    assert lines[start:end] == titles.title_lines(title, "通知")
     assert len(lines[start:end]) == 2
 
 
@@ -475,8 +532,8 @@ def red_chars(pdf):
 
 
 def test_seal_is_drawn_as_paths_only_when_asked_for():
-    sealed = rendering.render_pdf(small_doc(seal=True))
-    plain = rendering.render_pdf(small_doc(seal=False))
+    sealed = layout.render_pdf(small_doc(seal=True))
+    plain = layout.render_pdf(small_doc(seal=False))
     # The seal adds no text: both PDFs hold the same characters.
     assert squash("".join(page_texts(sealed))) == squash("".join(page_texts(plain)))
     # Only the 标志 is red text; the seal's name is drawn as outlines, with the
@@ -495,12 +552,12 @@ def test_seal_is_drawn_as_paths_only_when_asked_for():
 
 
 def test_seal_svg_draws_ring_star_and_each_character():
-    svg = rendering.seal.seal_svg("泉州市科学技术局", ident="x")
+    svg = seal.seal_svg("泉州市科学技术局", ident="x")
     assert svg.count("<path") == 1 + 8  # the star and eight characters
     assert "<text" not in svg and "泉" not in svg
     assert 'mode="multiply"' in svg and 'id="x-ink"' in svg
     # A character the seal face lacks comes from the fallback face; a space is skipped.
-    assert rendering.seal.seal_svg("泉州 㙟局").count("<path") == 1 + 4
+    assert seal.seal_svg("泉州 㙟局").count("<path") == 1 + 4
 
 
 # Pathological documents -------------------------------------------------------------
@@ -540,10 +597,10 @@ def test_a_document_at_the_caps_renders_within_a_bound():
     doc = parse_document(data)
     assert sum(len(block["text"]) for block in doc["body"]) == exchange.MAX_BODY_CHARS
     start = time.perf_counter()
-    pdf = rendering.render_pdf(doc)
+    pdf = layout.render_pdf(doc)
     elapsed = time.perf_counter() - start
     assert elapsed < CAPS_BOUND_S
-    assert rendering.count_pages(pdf) > 400
+    assert layout.count_pages(pdf) > 400
 
 
 def test_text_is_read_in_order_when_a_paragraph_runs_from_page_one_to_page_two():
@@ -551,7 +608,7 @@ def test_text_is_read_in_order_when_a_paragraph_runs_from_page_one_to_page_two()
     # the middle of a paragraph that page 1 hands on to page 2.
     paragraph = "各单位要高度重视科技活动周的组织工作，精心安排，确保各项活动取得实效。" * 12
     doc = small_doc(body=[{"kind": "paragraph", "text": "现将有关事项通知如下。"}, {"kind": "paragraph", "text": paragraph}])
-    pages = page_texts(rendering.render_pdf(doc))
+    pages = page_texts(layout.render_pdf(doc))
     assert len(pages) >= 2
     text = squash("".join(pages))
     assert text.startswith(squash(doc["header_title"] + doc["doc_number"]))

@@ -536,3 +536,11 @@ def test_a_fallback_queue_shows_the_document_to_its_candidates_only_while_it_is_
     decide(document, cast["gx_industry"])
     assert can_view(cast["gx_industry"], document)  # took the step
     assert not can_view(cast["gx_digital"], document)  # could have, did not
+
+
+def test_a_joint_document_led_by_the_other_organ_is_countersigned_by_it_too(cast, short_content):
+    joint = {**short_content, "issuer_marks": ["泉州市工业和信息化局", "泉州市科学技术局"]}
+    document = submitted(cast, content=joint)
+    decide(document, cast["head"])
+    decide(document, cast["reviewer"])
+    assert open_state(document).party_label == "泉州市工业和信息化局"

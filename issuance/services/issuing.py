@@ -100,20 +100,20 @@ def start_print_job(job_id):
 
 def render_issue(job):
     """The issued PDF of a job's revision and the 印发日期 it carries. Reads, writes nothing."""
-    from .. import rendering
+    from ..render import layout
 
     document = job.document
     carried = job.revision.content.get("printed_date")
     printed_date = datetime.date.fromisoformat(carried) if carried else timezone.localdate()
     document.printed_date = printed_date
     content = exchange.parse_document(document.issued_content())
-    return rendering.render_pdf(content), printed_date
+    return layout.render_pdf(content), printed_date
 
 
 @transaction.atomic
 def finish_print(job, pdf, printed_date):
     """Store the rendered PDF as the issued file and move the document on to 核发."""
-    from .. import rendering
+    from ..render import layout
 
     document = lock(job.document)
     job = PrintJob.objects.select_for_update().get(pk=job.pk)
@@ -126,7 +126,7 @@ def finish_print(job, pdf, printed_date):
     stored = storage.store_issued_pdf(document, pdf)
     document.issued_pdf = stored.path
     document.issued_pdf_sha256 = stored.sha256
-    document.issued_pages = rendering.count_pages(pdf)
+    document.issued_pages = layout.count_pages(pdf)
     job.status = PrintJob.Status.DONE
     job.error = ""
     job.finished_at = timezone.now()

@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from issuance.exchange import ExchangeError, read_file
-from issuance.fonts import FontMissingError
-from issuance.rendering import count_pages, render_pdf
+from issuance.render.fonts import FontMissingError
+from issuance.render.layout import count_pages, render_pdf
 
 
 class Command(BaseCommand):

@@ -22,7 +22,7 @@ from xml.etree.ElementTree import SubElement, fromstring, tostring
 
 from weasyprint.pdf.metadata import NS, DocumentMetadata
 
-from .exchange import format_date_cn
+from ..exchange import format_date_cn
 
 RDF = NS["rdf"]
 DC = NS["dc"]

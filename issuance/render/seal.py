@@ -17,7 +17,6 @@ import math
 
 from fontTools.pens.svgPathPen import SVGPathPen
 from fontTools.pens.transformPen import TransformPen
-from fontTools.ttLib import TTCollection, TTFont
 
 from . import fonts
 
@@ -42,22 +41,17 @@ def _face(font):
 
 
 @functools.cache
-def _primary_face():
+def _face_of(face):
     """(cmap, glyph set, vertical centre of the em box in font units, units per em)."""
-    return _face(TTFont(fonts.seal_font_path(), lazy=True))
-
-
-@functools.cache
-def _fallback_face():
-    # Loaded only for a name with a character the primary face lacks: reading the
-    # collection's cmap takes a third of a second.
-    path, index = fonts.seal_fallback_path()
-    return _face(TTCollection(path, lazy=True).fonts[index])
+    return _face(fonts.open_face(face))
 
 
 def _faces():
-    yield _primary_face()
-    yield _fallback_face()
+    # A fallback face is opened only for a name with a character the faces before it lack:
+    # reading a large face's character map takes a tenth of a second.
+    yield _face_of(fonts.SEAL_FACE)
+    for face in fonts.SEAL_FALLBACKS:
+        yield _face_of(face)
 
 
 @functools.cache

@@ -1,0 +1,244 @@
+"""Render a 公文 (the dict that `exchange.parse_document` returns) as a GB/T 9704 PDF.
+
+The page is laid out by WeasyPrint from the template issuance/pdf/gongwen.html and the
+stylesheet issuance/pdf/gongwen.css, filled with what context.py prepares; then this
+module corrects what WeasyPrint cannot do by itself:
+
+* Justification. WeasyPrint justifies only by stretching spaces; after layout every line
+  of a justified block except its last is set flush with the right edge of the 版心
+  (patches.justify). The glyphs and their order do not change, so the text extracted from
+  the PDF stays the document's text. patches.py also makes WeasyPrint draw the glyphs
+  where the layout puts them, to a thousandth of a point.
+* The 版记. It must sit at the bottom of the 版心 of the last page, and that page must
+  be even. It is laid out as a footnote (the footnote area is the bottom of the page
+  area); when the layout leaves it on an odd page, or on a page without the end of the
+  text, the pages up to the end of the text are kept and the 版记 is laid out alone on
+  the next even page (with a blank page before it when the text ends on an even page),
+  without page numbers (`layout_document`). No second layout of the whole document.
+
+The output is PDF/A-2b with the document's title, 发文字号, issuing organ and date in
+its XMP metadata (metadata.py). Everything the document says is put into the page by the
+template with autoescaping, and the only resources WeasyPrint may load are the app's own
+fonts (`FontFetcher`).
+"""
+
+import collections
+import functools
+import hashlib
+import io
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.template.loader import get_template, render_to_string
+from weasyprint import CSS, HTML
+from weasyprint.formatting_structure import boxes
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from . import fonts, metadata, patches
+from .context import build_context
+
+logger = logging.getLogger(__name__)
+
+patches.install()
+
+TEMPLATE = "issuance/pdf/gongwen.html"
+STYLESHEET = "issuance/pdf/gongwen.css"
+FONT_SCHEME = "gongwen-font"
+PDF_VARIANT = "pdf/a-2b"
+
+
+class FetchRefused(ValueError):
+    """The renderer was asked to load something other than its own fonts."""
+
+
+class FontFetcher(URLFetcher):
+    """A URL fetcher that serves the app's font files and refuses everything else.
+
+    Document text is escaped, so no URL of the document's own should ever reach this;
+    the fetcher is the second wall: no local file outside the font whitelist, no
+    network, no data: URLs.
+    """
+
+    def __init__(self):
+        # Not fatal: WeasyPrint logs a refused resource and goes on without it.
+        super().__init__(fail_on_errors=False)
+
+    def fetch(self, url, headers=None):
+        scheme, _, name = url.partition(":")
+        if scheme == FONT_SCHEME and name in fonts.FACES:
+            return URLFetcherResponse(url, body=_font_bytes(name), headers={"Content-Type": "font/otf"})
+        logger.warning("PDF renderer refused to fetch %.200s", url)
+        raise FetchRefused(f"已拒绝读取外部资源：{url[:200]}")
+
+
+@functools.cache
+def _font_bytes(name):
+    return fonts.font_path(name).read_bytes()
+
+
+# Rendering ---------------------------------------------------------------------
+
+def _template_dir():
+    return Path(settings.BASE_DIR) / "templates" / "issuance" / "pdf"
+
+
+class _Resources(threading.local):
+    """The font configuration and the parsed stylesheet, made once per thread.
+
+    Loading the four Fandol faces and parsing the stylesheet is a third of the work for a
+    short document; they do not depend on the document. WeasyPrint's objects are not
+    meant to be shared between threads, so each thread keeps its own.
+    """
+
+    font_config = None
+    stylesheet = None
+    fetcher = None
+
+    def get(self):
+        if self.font_config is None:
+            fonts.check_fonts()
+            self.fetcher = FontFetcher()
+            self.font_config = FontConfiguration()
+            self.stylesheet = CSS(
+                string=get_template(STYLESHEET).render({}),
+                base_url=_template_dir().as_uri() + "/",
+                url_fetcher=self.fetcher,
+                font_config=self.font_config,
+            )
+        return self
+
+
+_resources = _Resources()
+
+
+def reset_resources():
+    """Forget this thread's font configuration and stylesheet (tests that watch fetches)."""
+    _resources.font_config = _resources.stylesheet = _resources.fetcher = None
+
+
+def _layout(context):
+    res = _resources.get()
+    html = render_to_string(TEMPLATE, context)
+    return HTML(string=html, base_url=_template_dir().as_uri() + "/", url_fetcher=res.fetcher).render(
+        font_config=res.font_config, stylesheets=[res.stylesheet], pdf_variant=PDF_VARIANT
+    )
+
+
+def _walk(box):
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from _walk(child)
+
+
+def _banji_page(document):
+    """Index of the page whose footnote area holds the 版记, or None.
+
+    Only the footnote area counts: a 版记 that does not fit is carried over to the next
+    page's footnote area while its (empty) call stays behind in the text.
+    """
+    for number, page in enumerate(document.pages):
+        for area in page._page_box.children:
+            if isinstance(area, boxes.FootnoteAreaBox) and any("banji" in patches.classes_of(box) for box in _walk(area)):
+                return number
+    return None
+
+
+def _has_text(box):
+    return any(isinstance(inner, boxes.TextBox) and inner.text.strip() for inner in _walk(box))
+
+
+def _last_text_page(document):
+    """Index of the last page with a line of the <main> text (正文 to 附件 pages)."""
+    last = None
+    for number, page in enumerate(document.pages):
+        if any(getattr(box, "element_tag", None) == "main" and _has_text(box) for box in _walk(page._page_box)):
+            last = number
+    return last
+
+
+def _drop_footnotes(page):
+    page._page_box.children = [
+        child for child in page._page_box.children if not isinstance(child, boxes.FootnoteAreaBox)
+    ]
+
+
+def layout_document(doc, *, draft=False):
+    """The laid-out WeasyPrint document of `doc`, before justification."""
+    document = _layout(build_context(doc, draft=draft))
+    banji = _banji_page(document)
+    if banji is None:
+        return document
+    text_end = _last_text_page(document)
+    if text_end is None:
+        text_end = 0
+    # Page numbers count from 1: the 版记 must be on an even page that also holds the
+    # end of the text; otherwise it goes alone onto the next even page.
+    if banji == text_end and banji % 2 == 1:
+        return document
+    pages = document.pages[:text_end + 1]
+    for page in pages:
+        _drop_footnotes(page)
+    blank_before = len(pages) % 2 == 0
+    extra = _layout(build_context(doc, draft=draft, banji_only=True, blank_before=blank_before))
+    if len(extra.pages) != 1 + blank_before:
+        # A 版记 taller than a page (a 抄送 of hundreds of organs) cannot sit at the foot of
+        # one: it runs in the normal flow from the top of its first page instead, and a
+        # blank page before it keeps the last page even.
+        logger.warning("版记 taller than a page: set in the flow, not at the foot of the page")
+        extra = _layout(build_context(doc, draft=draft, banji_only=True, banji_flow=True))
+        if (len(pages) + len(extra.pages)) % 2:
+            extra = _layout(build_context(doc, draft=draft, banji_only=True, banji_flow=True, blank_before=True))
+    return document.copy(pages + extra.pages)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: bytes
+    pages: int
+    spread_lines: int  # lines letter-spaced by half an em or more: no 标点挤压 could fill them
+
+
+def render(doc, *, draft=False):
+    """Lay out `doc` per GB/T 9704: the PDF/A-2b bytes and what the layout had to do."""
+    document = layout_document(doc, draft=draft)
+    justified = patches.justify(document)
+    document.metadata = metadata.metadata_for(doc, document.metadata)
+    pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
+    _remember_pages(pdf, len(document.pages))
+    return Rendered(pdf, len(document.pages), justified.spread)
+
+
+def render_pdf(doc, *, draft=False):
+    """Lay out `doc` per GB/T 9704 and return the PDF/A-2b bytes."""
+    return render(doc, draft=draft).pdf
+
+
+# Page counts of the PDFs this process made lately, by digest: services and the command
+# ask right after rendering, and parsing the PDF again (pypdf) would cost more than that.
+_PAGE_COUNTS = collections.OrderedDict()
+_PAGE_COUNTS_KEPT = 16
+_PAGE_COUNTS_LOCK = threading.Lock()
+
+
+def _digest(pdf_bytes):
+    return hashlib.blake2b(pdf_bytes, digest_size=16).digest()
+
+
+def _remember_pages(pdf_bytes, count):
+    with _PAGE_COUNTS_LOCK:
+        _PAGE_COUNTS[_digest(pdf_bytes)] = count
+        while len(_PAGE_COUNTS) > _PAGE_COUNTS_KEPT:
+            _PAGE_COUNTS.popitem(last=False)
+
+
+def count_pages(pdf_bytes):
+    known = _PAGE_COUNTS.get(_digest(pdf_bytes))
+    if known is not None:
+        return known
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf_bytes)).pages)

@@ -1,0 +1,424 @@
+"""The renderer's changes to WeasyPrint 70, in one module, installed by one `install()`.
+
+Each change is small, has its own tests (tests/test_patches.py) and is written so that it
+could be offered upstream; docs/upstream/ holds the justification and punctuation
+compression as a patch against WeasyPrint 70 itself.
+
+* Exact glyph positions. WeasyPrint writes each glyph's position adjustment into the PDF's
+  TJ array as `int(kerning)` thousandths of an em (`weasyprint.draw.text.draw_first_line`).
+  `int` truncates: with letter-spacing, every glyph of a line lands up to 1/1000 em away
+  from where the layout put it, and the error adds up to 0.24–0.4 pt on a 28-character line
+  of 3号 text, too much for GB/T 9704's flush right edge. PDF allows real numbers there;
+  `install()` recompiles `draw_first_line` from WeasyPrint's own source with that one
+  expression written to three decimals.
+* Speed (numbers in docs/benchmarks.md). pydyf compresses every stream with zlib level 9;
+  level 3 is three times faster for the subset CJK fonts, for a file 2 % larger. WeasyPrint
+  copies the whole font file out of HarfBuzz for every font of every document (27 MB for
+  the Noto CJK collection) only to subset it a moment later; the copy is kept per HarfBuzz
+  face of Pango's fonts (not for the subset faces, made anew for each document).
+  WeasyPrint's subsetting asks cffi for `hb_codepoint_t[N]` arrays, a new C type for every
+  new N that cffi parses with pycparser (8 ms each); they are made as `hb_codepoint_t[]`,
+  one type parsed once.
+* Inter-character justification (`justify`). CSS's `text-justify: inter-character` spreads
+  a line's free space between its characters, which is how Chinese is justified;
+  WeasyPrint 70 only stretches spaces. `justify(document)` runs after layout and before
+  drawing: it sets the letter-spacing of every line of an element with the class `jf`
+  (except each element's last line) so that its last glyph ends on the right edge of its
+  block. A full-width closing mark set in half its width (`halt`, see issuance/render/lines.py)
+  ends at the middle of its em box, where its ink ends. Nothing is added to the text.
+
+`install()` refuses to run on a WeasyPrint other than `WEASYPRINT_VERSION`: each change
+reaches into internals that another version may have moved, and a silent mismatch would
+shift glyphs by fractions of a point instead of failing.
+"""
+
+import inspect
+import re
+import textwrap
+import threading
+import zlib
+from dataclasses import dataclass
+
+import pydyf
+import weasyprint
+from weasyprint.draw import text as draw_text
+from weasyprint.formatting_structure import boxes
+from weasyprint.pdf import fonts as pdf_fonts
+from weasyprint.text import line_break
+from weasyprint.text.ffi import TO_UNITS, ffi, harfbuzz, pango
+from weasyprint.text.line_break import line_size
+
+WEASYPRINT_VERSION = "70.0"
+
+
+class PatchError(RuntimeError):
+    """WeasyPrint is not the version these changes were written for."""
+
+
+_state = {"installed": False}
+
+
+def check_version(version=None):
+    version = weasyprint.__version__ if version is None else version
+    if version != WEASYPRINT_VERSION:
+        raise PatchError(
+            f"公文排版依赖 WeasyPrint {WEASYPRINT_VERSION} 的内部实现，当前安装的是 {version}："
+            f"请按 requirements.txt 安装 weasyprint=={WEASYPRINT_VERSION}，"
+            f"或先更新 issuance/render/patches.py 并通过其测试。"
+        )
+
+
+def install():
+    """Apply the changes to WeasyPrint once per process; PatchError on another version."""
+    if _state["installed"]:
+        return
+    check_version()
+    _install_exact_positions()
+    _install_speed()
+    _install_compression()
+    _state["installed"] = True
+
+
+def installed():
+    return _state["installed"]
+
+
+# Exact glyph positions -------------------------------------------------------------
+
+TRUNCATED = "string += f'>{int(kerning)}<'"
+EXACT = "string += f'>{_exact_adjustment(kerning)}<'"
+
+
+def _exact_adjustment(value):
+    """A TJ adjustment in thousandths of an em, to three decimals instead of truncated."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _install_exact_positions():
+    function = draw_text.draw_first_line
+    source = textwrap.dedent(inspect.getsource(function))
+    if source.count(TRUNCATED) != 1:
+        raise PatchError(f"WeasyPrint {weasyprint.__version__} 的 draw_first_line 与预期不同，无法修正字形位置")
+    namespace = dict(vars(draw_text))
+    namespace["_exact_adjustment"] = _exact_adjustment
+    code = compile(source.replace(TRUNCATED, EXACT), inspect.getsourcefile(function), "exec")
+    exec(code, namespace)  # noqa: S102 - WeasyPrint's own source, one expression changed
+    patched = namespace["draw_first_line"]
+    patched.__doc__ = (function.__doc__ or "") + " (TJ adjustments exact: issuance.render.patches)"
+    # draw_text() looks the function up in its module at each call, and svg/text.py imports
+    # it from there at each call too.
+    draw_text.draw_first_line = patched
+
+
+# Speed -----------------------------------------------------------------------------
+
+COMPRESSION_LEVEL = 3
+
+
+class _Zlib:
+    """zlib as pydyf sees it: the same functions, at COMPRESSION_LEVEL."""
+
+    error = zlib.error
+
+    @staticmethod
+    def compressobj(level=-1, *args, **kwargs):
+        return zlib.compressobj(COMPRESSION_LEVEL, *args, **kwargs)
+
+    @staticmethod
+    def compress(data, level=-1):
+        return zlib.compress(data, COMPRESSION_LEVEL)
+
+    decompress = staticmethod(zlib.decompress)
+
+
+_original_get_data = pdf_fonts.get_hb_object_data
+_original_pango_face = pdf_fonts.get_pango_font_hb_face
+_face_data = {}
+_pango_faces = set()
+_face_lock = threading.Lock()
+
+
+def _key(hb_face):
+    return int(ffi.cast("uintptr_t", hb_face))
+
+
+def _pango_face(pango_font):
+    """get_pango_font_hb_face, noting the face: such faces belong to Pango's font map and
+    live as long as it does, unlike the faces WeasyPrint subsets them into."""
+    hb_face = _original_pango_face(pango_font)
+    _pango_faces.add(_key(hb_face))
+    return hb_face
+
+
+def _face_bytes(hb_object, ot_color=None, glyph=None):
+    """get_hb_object_data, remembered per HarfBuzz face for the whole font files of the
+    faces Pango's fonts use (a subset face is made for one document and not kept)."""
+    key = _key(hb_object)
+    if ot_color is not None or key not in _pango_faces:
+        return _original_get_data(hb_object, ot_color, glyph)
+    cached = _face_data.get(key)
+    if cached is None:
+        data = _original_get_data(hb_object)
+        with _face_lock:
+            if key not in _face_data:
+                # Hold a reference: the face can then never be freed and its address reused
+                # by another face while the entry exists.
+                _face_data[key] = (harfbuzz.hb_face_reference(hb_object), data)
+            cached = _face_data[key]
+    return cached[1]
+
+
+_SIZED_ARRAY = re.compile(r"^(\w+)\[\d+\]$")
+
+
+class _ArrayFFI:
+    """WeasyPrint's cffi FFI, making `T[N]` arrays with an initialiser as `T[]`."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def new(self, cdecl, init=None):
+        if init is not None:
+            match = _SIZED_ARRAY.match(cdecl)
+            if match:
+                return self._real.new(f"{match.group(1)}[]", init)
+        return self._real.new(cdecl, init)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def _install_speed():
+    pydyf.zlib = _Zlib
+    pdf_fonts.get_pango_font_hb_face = _pango_face
+    pdf_fonts.get_hb_object_data = _face_bytes
+    if not isinstance(pdf_fonts.ffi, _ArrayFFI):
+        pdf_fonts.ffi = _ArrayFFI(pdf_fonts.ffi)
+
+
+# Punctuation compression and inter-character justification ----------------------------
+
+JUSTIFY_CLASS = "jf"
+COMPRESS_ATTRIBUTE = "data-compress"
+
+# A line is only justified when that takes less than this much extra space per gap (in em);
+# wider gaps mean an unbreakable run (a long URL) was pushed down, and a ragged line reads
+# better than one with its characters torn apart.
+MAX_JUSTIFY_GAP = 0.5
+
+# Lines closer than this to the edge (in CSS px) are left alone.
+TOLERANCE = 0.005
+# A line this close to the edge is corrected in one of its text boxes only (the longest):
+# the difference is spread over fewer gaps, invisibly, and the other boxes are not set again.
+SMALL_CORRECTION = 1.0
+
+_original_set_text = line_break.Layout.set_text
+
+
+def _set_text(self, text, justify=False):
+    """Layout.set_text, then the marks at the offsets in `self.compressed` set in half
+    their width: the face's OpenType `halt` feature (Alternate Half Widths) halves their
+    advance and moves opening marks left by half an em, and they take half the
+    letter-spacing, so that a compressed mark is exactly half a character."""
+    _original_set_text(self, text, justify)
+    offsets = getattr(self, "compressed", ())
+    if not offsets or not self.text:
+        return
+    encoded = [len(ch.encode()) for ch in self.text]
+    starts = [0]
+    for size in encoded:
+        starts.append(starts[-1] + size)
+    attributes = pango.pango_layout_get_attributes(self.layout)
+    if attributes == ffi.NULL:
+        attributes = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)
+    spacing = letter_spacing(self.style) / 2
+    for offset in offsets:
+        if offset >= len(encoded):
+            continue
+        start, end = starts[offset], starts[offset + 1]
+        feature = pango.pango_attr_font_features_new(b"halt")
+        feature.start_index, feature.end_index = start, end
+        pango.pango_attr_list_insert(attributes, feature)
+        spaced = pango.pango_attr_letter_spacing_new(int(spacing * TO_UNITS))
+        spaced.start_index, spaced.end_index = start, end
+        pango.pango_attr_list_change(attributes, spaced)
+    pango.pango_layout_set_attributes(self.layout, attributes)
+
+
+def _install_compression():
+    # Layouts are set up again from their text when drawn (Layout.reactivate calls
+    # set_text), so the offsets live on the Layout and survive that.
+    line_break.Layout.compressed = ()
+    line_break.Layout.set_text = _set_text
+
+
+def classes_of(box):
+    """The classes of the element a box was made for."""
+    element = getattr(box, "element", None)
+    if element is None:
+        return ()
+    return (element.get("class") or "").split()
+
+
+def _walk(box, parent=None):
+    """Yield (box, parent) for `box` and all its descendants, in document order."""
+    yield box, parent
+    for child in getattr(box, "children", ()):
+        yield from _walk(child, box)
+
+
+def text_boxes(box):
+    """The non-empty text boxes of a line, in order."""
+    if isinstance(box, boxes.TextBox):
+        if box.text:
+            yield box
+    elif isinstance(box, (boxes.LineBox, boxes.InlineBox)):
+        for child in box.children:
+            yield from text_boxes(child)
+
+
+def letter_spacing(style):
+    value = style["letter_spacing"]
+    return 0 if value == "normal" else value
+
+
+def ink_right(line):
+    """x of the end of the last glyph of `line` (a text box's width includes one trailing
+    letter-spacing that is never drawn)."""
+    last = list(text_boxes(line))[-1]
+    return last.position_x + last.width - letter_spacing(last.style)
+
+
+def _relayout(box, style, compressed):
+    """Set `box` again with `style` and the marks at `compressed` halved; its new width."""
+    layout = line_break.Layout(style, box.justification_spacing)
+    layout.compressed = compressed
+    # A fresh layout holding only this box's text: the one from line breaking may hold the
+    # rest of the paragraph and would wrap again when drawn.
+    layout.set_text(box.text)
+    first_line, _ = layout.get_first_line()
+    width, _ = line_size(first_line, style)
+    # Drawing sets the Pango layout up again; until then it holds no memory.
+    layout.deactivate()
+    box.style = style
+    box.pango_layout = layout
+    return width
+
+
+def _shift_after(line, changes):
+    """Apply {text box: new width} to `line`, moving every box after a changed one."""
+    shift = 0.0
+
+    def visit(box):
+        nonlocal shift
+        if isinstance(box, boxes.TextBox):
+            box.position_x += shift
+            if box in changes:
+                shift += changes[box] - box.width
+                box.width = changes[box]
+        elif isinstance(box, (boxes.LineBox, boxes.InlineBox)):
+            before = shift
+            if isinstance(box, boxes.InlineBox):
+                box.position_x += shift
+            for child in box.children:
+                visit(child)
+            box.width += shift - before
+        else:
+            box.translate(dx=shift)
+
+    visit(line)
+
+
+def compress_line(line, offsets):
+    """Set the marks at `offsets` (in the text of `line`) in half their width."""
+    changes = {}
+    start = 0
+    for box in text_boxes(line):
+        local = tuple(i - start for i in offsets if start <= i < start + len(box.text))
+        start += len(box.text)
+        if local:
+            changes[box] = _relayout(box, box.style, local)
+    _shift_after(line, changes)
+
+
+def set_spacing(line, delta, only=None):
+    """Add `delta` to the letter-spacing of the text boxes of `line` (of `only` if given),
+    moving the boxes after them."""
+    changes = {}
+    for box in text_boxes(line):
+        if only is None or box is only:
+            style = box.style.copy()
+            style["letter_spacing"] = letter_spacing(box.style) + delta
+            changes[box] = _relayout(box, style, getattr(box.pango_layout, "compressed", ()))
+    _shift_after(line, changes)
+
+
+def _gaps(box):
+    # A compressed mark is half a character, so it takes half a gap's justification.
+    return len(box.text) - len(getattr(box.pango_layout, "compressed", ())) / 2
+
+
+def justify_line(line, right, final=False):
+    """Spread or tighten `line` so that its last glyph ends at `right`; the space added (or,
+    negative, taken away), 0 when the line is left as it is."""
+    texts = list(text_boxes(line))
+    if not texts:
+        return 0.0
+    extra = right - ink_right(line)
+    # A final line stays as it is, unless its letter-spacing made it overshoot.
+    if abs(extra) < TOLERANCE or (final and extra > 0):
+        return 0.0
+    if abs(extra) < SMALL_CORRECTION:
+        longest = max(texts, key=_gaps)
+        if _gaps(longest) >= 2:
+            last = longest is texts[-1]
+            set_spacing(line, extra / (_gaps(longest) - last), only=longest)
+            return extra
+    gaps = sum(_gaps(box) for box in texts) - 1
+    if gaps < 1:
+        return 0.0
+    delta = extra / gaps
+    if delta > MAX_JUSTIFY_GAP * texts[0].style["font_size"]:
+        return 0.0
+    set_spacing(line, delta)
+    return extra
+
+
+def _compressed(element):
+    """[offsets of the compressed marks of each line] from the element's data-compress."""
+    value = element.get(COMPRESS_ATTRIBUTE) or ""
+    return [tuple(int(i) for i in line.split(",") if i) for line in value.split(";")] if value else []
+
+
+def justified_lines(document, class_name=JUSTIFY_CLASS):
+    """{element: [(line, block), …]} for the line boxes of elements with `class_name`, in
+    order across pages."""
+    lines = {}
+    for page in document.pages:
+        for box, parent in _walk(page._page_box):
+            if isinstance(box, boxes.LineBox) and class_name in classes_of(box):
+                lines.setdefault(id(box.element), []).append((box, parent))
+    return lines
+
+
+@dataclass(frozen=True)
+class Justified:
+    changed: int  # lines whose spacing was set
+    spread: int  # lines that took half an em or more of letter-spacing: no compression filled them
+
+
+def justify(document, class_name=JUSTIFY_CLASS):
+    """Compress the marks each `class_name` element lists in its data-compress, then justify
+    every line of those elements to both edges."""
+    changed = spread = 0
+    for element_lines in justified_lines(document, class_name).values():
+        compressed = _compressed(element_lines[0][0].element)
+        for index, (line, block) in enumerate(element_lines):
+            if index < len(compressed) and compressed[index]:
+                compress_line(line, compressed[index])
+            right = block.content_box_x() + block.width
+            added = justify_line(line, right, final=index == len(element_lines) - 1)
+            changed += bool(added)
+            spread += added >= line.style["font_size"] / 2
+    return Justified(changed, spread)
