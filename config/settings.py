@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -145,6 +146,27 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "gongwen")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# E-mail of notices: EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.cn:587), or the
+# separate EMAIL_* variables; by default mail is written to the console.
+if env("EMAIL_URL"):
+    vars().update(dj_email_url.parse(env("EMAIL_URL")))
+else:
+    EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    EMAIL_HOST = env("EMAIL_HOST", "localhost")
+    EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "公文办理 <gongwen@localhost>")
+# Where notice mail is sent from: "thread" (the web process, after commit), "inline" or "off"
+# (only `manage.py send_mail`, e.g. from cron). See issuance/mailer.py.
+GONGWEN_MAIL_SENDER = env("GONGWEN_MAIL_SENDER", "thread")
+if GONGWEN_MAIL_SENDER not in ("thread", "inline", "off"):
+    raise ImproperlyConfigured("GONGWEN_MAIL_SENDER must be thread, inline or off")
+# The address of the app as mail links to it, e.g. https://gongwen.example.cn
+GONGWEN_SITE_URL = env("GONGWEN_SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from issuance import chain_views
+from issuance import chain_views, notice_views
 from issuance import office_views as office
 from issuance import views as documents
 from workflows import document_views as document_pages
@@ -38,6 +38,12 @@ urlpatterns = [
     path("chains/new/", chain_views.chain_edit, name="chain_create"),
     path("chains/<int:pk>/", chain_views.chain_edit, name="chain_edit"),
     path("chains/<int:pk>/sample/", chain_views.chain_sample, name="chain_sample"),
+    path("notices/", notice_views.notice_list, name="notices"),
+    path("notices/read/", notice_views.notices_read, name="notices_read"),
+    path("notices/<int:pk>/", notice_views.notice_open, name="notice"),
+    path("delegations/", notice_views.delegations, name="delegations"),
+    path("delegations/<int:pk>/end/", notice_views.delegation_end, name="delegation_end"),
+    path("documents/<int:pk>/urge/<int:state_pk>/", documents.document_urge, name="document_urge"),
     path("admin/", admin.site.urls),
 ]
 

@@ -95,7 +95,7 @@ def _cn_datetime(moment):
 def opinions(document):
     """Every opinion of every round, in the order given."""
     rows, last_round = [], None
-    for opinion in document.opinions.select_related("user", "revision", "state").order_by("created_at", "pk"):
+    for opinion in document.opinions.select_related("user", "on_behalf_of", "revision", "state").order_by("created_at", "pk"):
         rows.append({
             "round": opinion.round,
             "round_start": last_round is not None and opinion.round != last_round,
@@ -106,7 +106,7 @@ def opinions(document):
             "decision_key": opinion.decision,
             "returned": opinion.decision == Decision.RETURN,
             "text": opinion.text,
-            "user": display_name(opinion.user),
+            "user": opinion.signed_name,
             "time": opinion.created_at.isoformat(),
             "date": _cn_datetime(opinion.created_at),
             "revision": opinion.revision.number,

@@ -53,7 +53,7 @@ def _initial_steps(chain):
         ]
     return [
         {"name": s.name, "kind": s.kind, "actor": s.actor, "role": s.role, "parallel": s.parallel,
-         "users": [user.pk for user in s.users]}
+         "users": [user.pk for user in s.users], "time_limit": s.time_limit}
         for s in chains.specs_of(chain.version)
     ]
 

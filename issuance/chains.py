@@ -29,6 +29,7 @@ from .models import (
 from .roles import eligible_users, memberships
 
 MAX_STEPS = 12
+MAX_TIME_LIMIT = 60
 UPWARD = "上行文"
 
 
@@ -44,31 +45,35 @@ class PathStep:
     parallel: bool = False
     users: tuple = ()
     chain_step: ChainStep = None
+    time_limit: int = 0  # working days; 0: none
 
     @property
     def is_review(self):
         return self.kind in REVIEW_KINDS
 
 
-# The issuing half: the same for every chain.
+# The issuing half: the same for every chain, with its time limits in working days.
 ISSUING = (
-    (StepKind.RECHECK, "复核", Role.CLERK),
-    (StepKind.REGISTER, "登记", Role.CLERK),
-    (StepKind.PRINT, "印制", Role.CLERK),
-    (StepKind.DISTRIBUTE, "核发", Role.CLERK),
-    (StepKind.ARCHIVE, "归档", Role.ARCHIVIST),
+    (StepKind.RECHECK, "复核", Role.CLERK, 1),
+    (StepKind.REGISTER, "登记", Role.CLERK, 1),
+    (StepKind.PRINT, "印制", Role.CLERK, 1),
+    (StepKind.DISTRIBUTE, "核发", Role.CLERK, 1),
+    (StepKind.ARCHIVE, "归档", Role.ARCHIVIST, 5),
 )
+# The time limit a step gets when the administrator gives none, by kind.
+DEFAULT_TIME_LIMIT = {StepKind.REVIEW: 2, StepKind.SIGN: 2}
 
 
 def path(version):
     """Every step a document submitted under `version` goes through, in order."""
     steps = [
         PathStep(step.position, step.name, step.kind, step.actor, step.role, step.parallel,
-                 tuple(step.users.all()), step)
+                 tuple(step.users.all()), step, step.time_limit)
         for step in version.steps.prefetch_related("users").order_by("position")
     ]
     first = len(steps) + 1
-    return steps + [PathStep(first + i, name, kind, role=role) for i, (kind, name, role) in enumerate(ISSUING)]
+    return steps + [PathStep(first + i, name, kind, role=role, time_limit=limit)
+                    for i, (kind, name, role, limit) in enumerate(ISSUING)]
 
 
 def step_of_kind(steps, kind):
@@ -310,9 +315,11 @@ class StepSpec:
     role: str = ""
     parallel: bool = False
     users: list = field(default_factory=list)
+    time_limit: int = None  # None: the default of its kind
 
     def key(self):
-        return (self.name, self.kind, self.actor, self.role, self.parallel, tuple(sorted(u.pk for u in self.users)))
+        return (self.name, self.kind, self.actor, self.role, self.parallel, tuple(sorted(u.pk for u in self.users)),
+                self.time_limit)
 
 
 def _clean_steps(organ, specs):
@@ -344,6 +351,10 @@ def _clean_steps(organ, specs):
             spec.parallel = False
         if spec.actor == Actor.PARTIES and spec.kind == StepKind.SIGN:
             raise IssuanceError(f"{where}：签发不能由会签单位办理")
+        if spec.time_limit is None:
+            spec.time_limit = DEFAULT_TIME_LIMIT[spec.kind]
+        if not isinstance(spec.time_limit, int) or not 0 <= spec.time_limit <= MAX_TIME_LIMIT:
+            raise IssuanceError(f"{where}：办理时限应为 0 到 {MAX_TIME_LIMIT} 个工作日")
     signing = [n for n, spec in enumerate(specs, 1) if spec.kind == StepKind.SIGN]
     if signing != [len(specs)]:
         raise IssuanceError("审核流程须以一个“签发”环节结束，且只能有一个签发环节")
@@ -396,8 +407,7 @@ def save_chain(organ, user, *, name, steps, doc_types=(), directions=(), categor
     if ReviewChain.objects.filter(organ=organ, name=name).exclude(pk=chain.pk).exists():
         raise IssuanceError(f"本机关已有名为“{name}”的审核流程")
     before_scope = _scope_note(chain) if chain.pk else None
-    before_steps = [StepSpec(s.name, s.actor, s.kind, s.role, s.parallel, list(s.users.all())).key()
-                    for s in chain.version.steps.all()] if chain.version_id else None
+    before_steps = [spec.key() for spec in specs_of(chain.version)] if chain.version_id else None
     chain.name, chain.doc_types, chain.directions, chain.category, chain.active = (
         name, doc_types, directions, category, bool(active)
     )
@@ -418,7 +428,8 @@ def save_chain(organ, user, *, name, steps, doc_types=(), directions=(), categor
     version = ChainVersion.objects.create(chain=chain, number=number, created_by=user, note="；".join(changes))
     for position, spec in enumerate(specs, 1):
         step = ChainStep.objects.create(version=version, position=position, name=spec.name, kind=spec.kind,
-                                        actor=spec.actor, role=spec.role, parallel=spec.parallel)
+                                        actor=spec.actor, role=spec.role, parallel=spec.parallel,
+                                        time_limit=spec.time_limit)
         if spec.users:
             step.users.set(spec.users)
     chain.version = version
@@ -427,7 +438,7 @@ def save_chain(organ, user, *, name, steps, doc_types=(), directions=(), categor
 
 
 def specs_of(version):
-    return [StepSpec(s.name, s.actor, s.kind, s.role, s.parallel, list(s.users.all()))
+    return [StepSpec(s.name, s.actor, s.kind, s.role, s.parallel, list(s.users.all()), s.time_limit)
             for s in version.steps.prefetch_related("users").order_by("position")]
 
 
@@ -437,7 +448,8 @@ def install_defaults(organ, definitions):
     for spec in definitions:
         if ReviewChain.objects.filter(organ=organ, name=spec["name"]).exists():
             continue
-        steps = [StepSpec(name=s["name"], actor=s["actor"], kind=s.get("kind", StepKind.REVIEW), role=s.get("role", ""))
+        steps = [StepSpec(name=s["name"], actor=s["actor"], kind=s.get("kind", StepKind.REVIEW), role=s.get("role", ""),
+                          time_limit=s.get("time_limit"))
                  for s in spec["steps"]]
         save_chain(organ, None, name=spec["name"], steps=steps, doc_types=spec.get("doc_types", ()),
                    directions=spec.get("directions", ()), category=spec.get("category", ""))
@@ -446,11 +458,14 @@ def install_defaults(organ, definitions):
 def who_would_act(routing, version_or_steps):
     """For the chain editor's sample document: each step with the people who could take it."""
     steps = path(version_or_steps) if isinstance(version_or_steps, ChainVersion) else version_or_steps
-    rows = []
+    rows, seen = [], {}
     for step in steps:
         units = []
         for slot in slots(routing, step):
-            people = list(slot.eligible(routing, step)[:20])
-            units.append({"party": slot.party_label, "people": people})
+            # The issuing steps share their rule (the organ's 文书): read it once.
+            key = (slot, step.position if step.is_review else None)
+            if key not in seen:
+                seen[key] = list(slot.eligible(routing, step)[:20])
+            units.append({"party": slot.party_label, "people": seen[key]})
         rows.append({"step": step, "actor": describe_actor(step), "units": units})
     return rows

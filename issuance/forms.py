@@ -275,6 +275,8 @@ class StepForm(forms.Form):
     users = forms.TypedMultipleChoiceField(label="指定人员", required=False, coerce=int,
                                            widget=forms.SelectMultiple(attrs={"size": 3}))
     parallel = forms.BooleanField(label="各自会签", required=False)
+    time_limit = forms.IntegerField(label="时限（工作日）", min_value=0, max_value=chains.MAX_TIME_LIMIT, required=False,
+                                    help_text="0 表示不限；不填则审核 2 个工作日")
 
     def __init__(self, *args, people=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -301,7 +303,8 @@ class BaseStepFormSet(forms.BaseFormSet):
             chains.StepSpec(name=form.cleaned_data["name"], actor=form.cleaned_data["actor"],
                             kind=form.cleaned_data["kind"], role=form.cleaned_data.get("role") or "",
                             parallel=form.cleaned_data.get("parallel", False),
-                            users=[by_id[pk] for pk in form.cleaned_data.get("users") or []])
+                            users=[by_id[pk] for pk in form.cleaned_data.get("users") or []],
+                            time_limit=form.cleaned_data.get("time_limit"))
             for form in rows
         ]
 
@@ -332,3 +335,28 @@ class SampleForm(forms.Form):
         if data.get("department") and data.get("department") in (data.get("countersign") or ()):
             self.add_error("countersign", "承办科室不会签自己的公文，请去掉")
         return data
+
+
+class DelegationForm(forms.Form):
+    """代理: who stands in for whom, from when to when."""
+
+    principal = forms.ModelChoiceField(label="被代理人", queryset=None, required=False,
+                                       help_text="办公室可为本机关请假的人员设置")
+    deputy = forms.ModelChoiceField(label="代理人", queryset=None)
+    starts_on = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label="结束日期", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label="事由", max_length=100, required=False)
+
+    def __init__(self, *args, people, for_others=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["deputy"].queryset = people
+        self.fields["deputy"].label_from_instance = _person_label
+        if for_others:
+            self.fields["principal"].queryset = people
+            self.fields["principal"].label_from_instance = _person_label
+        else:
+            del self.fields["principal"]
+
+
+def _person_label(user):
+    return f"{user.last_name}{user.first_name}（{user.username}）"

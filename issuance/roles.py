@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from .exceptions import IssuanceError
 from .models import (
     DEPARTMENT_ROLES,
     Appointment,
+    Delegation,
     Department,
     Document,
     DocumentUserObjectPermission,
@@ -66,6 +68,17 @@ class Memberships:
                 if department_id is not None:
                     rows[(organ_id, role)].add(department_id)
         self.held = [Held(organ, role, frozenset(departments)) for (organ, role), departments in rows.items()]
+        self._principals = None
+
+    @property
+    def principals(self):
+        """Ids of the people this person stands in for today (代理), read once."""
+        if self._principals is None:
+            today = timezone.localdate()
+            self._principals = sorted(Delegation.objects.filter(
+                deputy=self.user, starts_on__lte=today, ends_on__gte=today, cancelled_at__isnull=True,
+            ).values_list("principal_id", flat=True)) if self.user is not None and self.user.is_authenticated else []
+        return self._principals
 
     def __bool__(self):
         return bool(self.held)
@@ -141,20 +154,46 @@ def _excluded_by_review_rules(user):
 
 
 def actionable_states(user):
-    """The open step states `user` may take now."""
+    """The open step states `user` may take now, in their own right: named for it, or holding
+    its role and not kept from it by the 三审 rules, and nobody else has claimed it."""
     if user is None or not user.is_authenticated or not user.is_active:
         return StepState.objects.none()
     m = memberships(user)
     named = StepState.candidate_users.through.objects.filter(stepstate=OuterRef("pk"), user=user)
-    may = Q(assignee=user) | (Q(assignee__isnull=True) & (m.candidate_filter() | Exists(named)))
+    may = Q(assignee=user) | (
+        Q(assignee__isnull=True) & (Q(claimed_by__isnull=True) | Q(claimed_by=user))
+        & (m.candidate_filter() | Exists(named))
+    )
     return StepState.objects.filter(status=StepState.Status.OPEN).filter(may).exclude(_excluded_by_review_rules(user))
 
 
+def deputised_states(user):
+    """The open states held by someone `user` stands in for today (代理): in the principal's
+    待办, by assignment or claim. Never a review step of the deputy's own draft."""
+    principals = memberships(user).principals if user is not None and user.is_authenticated else []
+    if not principals:
+        return StepState.objects.none()
+    held = Q(assignee_id__in=principals) | Q(claimed_by_id__in=principals)
+    return StepState.objects.filter(status=StepState.Status.OPEN).filter(held).exclude(
+        is_review=True, document__drafter=user)
+
+
+def acting_for(user, state):
+    """The person `user` stands in for on `state`, if they hold it; None when `user` acts in
+    their own right or not at all."""
+    for principal in memberships(user).principals:
+        if principal in (state.assignee_id, state.claimed_by_id):
+            if state.is_review and state.document.drafter_id == user.pk:
+                return None
+            return get_user_model().objects.get(pk=principal)
+    return None
+
+
 def may_act(user, state):
-    """Whether `user` may take `state` now (one query)."""
+    """Whether `user` may take `state` now, in their own right or as a deputy (one query)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    return actionable_states(user).filter(pk=state.pk).exists()
+    return (actionable_states(user) | deputised_states(user)).filter(pk=state.pk).exists()
 
 
 def eligible_users(document, *, organ=None, role="", department=None, users=(), assignee=None, position=None,
@@ -209,10 +248,13 @@ def _visibility(user):
     if departments:
         q |= submitted & Q(department_id__in=departments)
     named = StepState.candidate_users.through.objects.filter(stepstate=OuterRef("pk"), user=user)
-    # Those who took a step keep seeing the document; those who may take one see it while it is open.
+    # Those who took a step keep seeing the document; those who may take one, or stand in
+    # for someone who holds one (代理), see it while it is open.
+    may_take = m.candidate_filter() | Exists(named)
+    if m.principals:
+        may_take |= Q(assignee_id__in=m.principals) | Q(claimed_by_id__in=m.principals)
     took_part = StepState.objects.filter(document=OuterRef("pk")).filter(
-        Q(assignee=user) | Q(finished_by=user)
-        | Q(status=StepState.Status.OPEN) & (m.candidate_filter() | Exists(named))
+        Q(assignee=user) | Q(finished_by=user) | Q(acted_by=user) | Q(status=StepState.Status.OPEN) & may_take
     )
     granted = DocumentUserObjectPermission.objects.filter(
         content_object=OuterRef("pk"), user=user, permission__codename="view_document"
@@ -257,9 +299,19 @@ def is_administrator(user, organ=None):
 
 
 def state_candidates(state):
-    """The people who may take `state` now (the other direction of `actionable_states`)."""
+    """The people who may take `state` now in their own right (the other direction of
+    `actionable_states`): its claimer once claimed."""
     return eligible_users(
         state.document, organ=state.candidate_organ, role=state.candidate_role, department=state.candidate_department,
-        users=list(state.candidate_users.all()), assignee=state.assignee, position=state.position,
+        users=list(state.candidate_users.all()), assignee=state.assignee or state.claimed_by, position=state.position,
         is_review=state.is_review,
     )
+
+
+def deputies_of(users, day=None):
+    """Who stands in today for any of `users` (代理)."""
+    day = day or timezone.localdate()
+    return get_user_model().objects.filter(pk__in=Delegation.objects.filter(
+        principal__in=[u for u in users if u is not None], starts_on__lte=day, ends_on__gte=day,
+        cancelled_at__isnull=True,
+    ).values("deputy"))

@@ -193,3 +193,18 @@ def revision_detail(request, pk, number):
         context["field_changes"] = diffing.field_changes(base.content, revision.content)
         context["body_changes"] = diffing.body_changes(base.content["body"], revision.content["body"])
     return render(request, "issuance/revision_detail.html", context)
+
+
+@login_required
+@require_POST
+def document_urge(request, pk, state_pk):
+    """催办 an overdue step of the document."""
+    document = visible_or_404(request, pk)
+    state = get_object_or_404(document.step_states, pk=state_pk)
+    try:
+        people = services.urge(document, request.user, state)
+    except IssuanceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"已催办“{state}”：{'、'.join(display_name(p) for p in people)}")
+    return redirect("document", pk=document.pk)

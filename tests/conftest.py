@@ -20,6 +20,7 @@ def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # the demo cast logs in fast
     settings.GONGWEN_RENDER_BACKEND = "inline"  # 印制 renders in the request, so tests see its result
+    settings.GONGWEN_MAIL_SENDER = "inline"  # mail goes out on commit in the test itself
     return settings.MEDIA_ROOT
 
 

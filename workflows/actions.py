@@ -28,7 +28,7 @@ def open_tasks(document):
 def task_for(user, tasks):
     """Of a document's open tasks, the one `user` holds, else one they may take from its queue."""
     for task in tasks:
-        if task.owner_id == user.pk:
+        if queries.holds(task, user):
             return task
     for task in tasks:
         if task.owner_id is None and task.flow_task.can_assign(user, task):
@@ -75,19 +75,20 @@ def take_back(document, user, reason=""):
     return state
 
 
+def _claim(task, user, record=True):
+    """Claim `task` for `user` in the domain and in the flow; caller holds the lock."""
+    if task.owner_id == user.pk:
+        raise IssuanceError("您已领取该任务")
+    if task.status != STATUS.NEW or task.owner_id:
+        raise IssuanceError("该任务已被他人领取或已办理")
+    services.claim(task.state.document, user, task.state, record=record)
+    _activation(task).assign(user)
+
+
 def claim(task, user):
     """Take a task from its queue into one's own 待办."""
     with flows.DocumentFlow.lock(task.process_id), transaction.atomic():
-        task = StepTask.objects.select_for_update(of=("self",)).select_related("state").get(pk=task.pk)
-        if task.owner_id == user.pk:
-            raise IssuanceError("您已领取该任务")
-        if task.status != STATUS.NEW or task.owner_id:
-            raise IssuanceError("该任务已被他人领取或已办理")
-        reason = services.refusal(user, task.state)
-        if reason:
-            raise IssuanceError(reason)
-        _activation(task).assign(user)
-        services.record_task_change(task.state.document, user, "claim", task.state.name)
+        _claim(StepTask.objects.select_for_update(of=("self",)).select_related("state").get(pk=task.pk), user)
 
 
 def release(task, user):
@@ -96,10 +97,8 @@ def release(task, user):
         task = StepTask.objects.select_for_update(of=("self",)).select_related("state").get(pk=task.pk)
         if task.status != STATUS.ASSIGNED or task.owner_id != user.pk:
             raise IssuanceError("只能退回自己领取的任务")
-        if task.state.assignee_id:
-            raise IssuanceError("该任务直接分配给您，不能退回待领取")
+        services.release(task.state.document, user, task.state)
         _activation(task).unassign()
-        services.record_task_change(task.state.document, user, "release", task.state.name)
 
 
 def take(task, user):
@@ -109,12 +108,9 @@ def take(task, user):
     if task.status not in queries.OPEN:
         raise IssuanceError("该任务已办理完毕")
     if task.status == STATUS.NEW:
-        reason = services.refusal(user, task.state)
-        if reason:
-            raise IssuanceError(reason)
-        _activation(task).assign(user)
+        _claim(task, user, record=False)
         task.refresh_from_db()
-    if task.owner_id != user.pk:
+    if not queries.holds(task, user):
         raise IssuanceError("该任务已由他人领取")
     reason = services.refusal(user, task.state)
     if reason:

@@ -1,4 +1,4 @@
-from issuance.models import Role, display_name
+from issuance.models import Notice, Role, display_name
 from issuance.roles import is_administrator, is_office, may_browse_archive, may_draft, memberships
 
 from . import queries
@@ -13,6 +13,7 @@ def navigation(request):
     m = memberships(user)
     roles = sorted({Role(h.role).label for h in m.held}, key=[r.label for r in Role].index)
     return {
+        "nav_unread_count": Notice.objects.filter(user=user, read_at__isnull=True).count(),
         "nav_inbox_count": queries.inbox(user).count(),
         "nav_queue_count": queries.claimable(user).count(),
         "nav_user_name": display_name(user),

@@ -66,7 +66,7 @@ def document_detail(request, pk):
         "open_tasks": [{"task": t, "holder": services.holders_label(t.state) if not t.owner_id else
                         display_name(t.owner)} for t in open_tasks],
         "my_task": my_task,
-        "opinions": document.opinions.select_related("user", "revision"),
+        "opinions": document.opinions.select_related("user", "on_behalf_of", "revision"),
         "revisions": document.revisions.select_related("author").order_by("-number"),
         "events": document.events.select_related("actor").order_by("seq"),
         "history": history,
@@ -77,6 +77,7 @@ def document_detail(request, pk):
         "can_edit": services.can_edit(document, user),
         "can_submit": user.pk == document.drafter_id and document.stage in EDITABLE_STAGES,
         "take_back": services.take_back_target(document, user),
+        "urgeable": [t.state for t in open_tasks if t.state.is_overdue()] if services.may_urge(document, user) else [],
         "can_grant": can_grant(user, document),
         "submit_form": SubmitForm(),
         "withdraw_form": WithdrawForm(),

@@ -24,6 +24,7 @@ from issuance.models import Stage, StepState
 from issuance.roles import may_act
 
 from .models import DocumentProcess, StepTask
+from .queries import holds
 
 OPEN = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
 
@@ -90,7 +91,7 @@ class StepNode(flow.View):
         return task.status == STATUS.NEW and task.owner_id is None and may_act(user, _state(task))
 
     def can_execute(self, user, task):
-        return task.owner_id == user.pk and may_act(user, _state(task))
+        return holds(task, user) and may_act(user, _state(task))
 
 
 class DocumentFlow(flow.Flow):

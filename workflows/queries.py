@@ -1,10 +1,11 @@
 """The task lists of one user, each one query (plus its count): 待办 (held by them),
 可领取 (in a queue they may take from, under the 三审 rules), 已办 (done by them)."""
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
+from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
-from issuance.roles import actionable_states
+from issuance.roles import actionable_states, memberships
 
 from .models import StepTask
 
@@ -36,14 +37,31 @@ def open_tasks(document):
     return human_tasks().filter(state__document=document, status__in=OPEN)
 
 
+def _overdue_first(tasks):
+    """Overdue tasks first (the due date is past), then the newest."""
+    late = Case(When(state__due_on__lt=timezone.localdate(), then=Value(0)), default=Value(1),
+                output_field=IntegerField())
+    return tasks.annotate(late=late).order_by("late", "-created", "-pk")
+
+
+def holds(task, user):
+    """Whether `user` holds `task`: its owner, or standing in for its owner today (代理)."""
+    return task.owner_id is not None and (task.owner_id == user.pk or task.owner_id in memberships(user).principals)
+
+
 def inbox(user):
-    return human_tasks().filter(owner=user, status__in=(STATUS.ASSIGNED, STATUS.STARTED)).order_by("-created", "-pk")
+    """The tasks `user` holds, and those of the people they stand in for today (代理)."""
+    principals = memberships(user).principals
+    tasks = human_tasks().filter(owner_id__in=[user.pk, *principals], status__in=(STATUS.ASSIGNED, STATUS.STARTED))
+    if principals:  # a deputy never reviews their own draft
+        tasks = tasks.exclude(owner_id__in=principals, state__is_review=True, state__document__drafter=user)
+    return _overdue_first(tasks)
 
 
 def claimable(user):
     """The queues' tasks this person may take now."""
     may = actionable_states(user).filter(pk=OuterRef("state_id"))
-    return human_tasks().filter(status=STATUS.NEW, owner__isnull=True).filter(Exists(may)).order_by("-created", "-pk")
+    return _overdue_first(human_tasks().filter(status=STATUS.NEW, owner__isnull=True).filter(Exists(may)))
 
 
 def done(user):

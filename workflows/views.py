@@ -13,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
 from django.views import View
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
@@ -39,8 +40,11 @@ PAGE_SIZE = 50
 
 def _task_list(request, tab, title, tasks):
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.localdate()
     rows = [{"task": task, "state": task.state, "document": task.state.document,
-             "status": TASK_LABELS.get(task.status, task.status)} for task in page]
+             "status": TASK_LABELS.get(task.status, task.status), "overdue": task.state.is_overdue(today),
+             "deputy_for": task.owner if task.owner_id and task.owner_id != request.user.pk and tab == "inbox"
+             else None} for task in page]
     return render(request, "workflows/task_list.html", {"tab": tab, "title": title, "rows": rows, "page": page})
 
 
@@ -144,6 +148,7 @@ class TaskView(View):
             "form_template": self.form_template,
             "step_title": str(self.state),
             "claimable": self.task.status == STATUS.NEW,
+            "opinions": self.document.opinions.select_related("user", "on_behalf_of"),
         }
         context.update(self.extra_context())
         return render(self.request, "workflows/task.html", context, status=status)
@@ -300,7 +305,7 @@ class ReviseTaskView(TaskView):
 
     def extra_context(self):
         returns = self.document.opinions.filter(round=self.document.round, decision=Decision.RETURN).select_related(
-            "user")
+            "user", "on_behalf_of")
         return {"returns": returns, "stage_returned": self.document.stage == "returned"}
 
 

@@ -13,7 +13,8 @@ from .documents import (
     Stage,
     stage_label,
 )
-from .organs import DEPARTMENT_ROLES, Appointment, Department, Organ, Role, display_name
+from .notices import CommonPhrase, Notice
+from .organs import DEPARTMENT_ROLES, Appointment, Delegation, Department, Organ, Role, display_name
 from .records import (
     ArchiveFile,
     ArchiveRecord,
@@ -40,7 +41,7 @@ from .review import (
 __all__ = [
     "EDITABLE_STAGES", "DEPARTMENT_ROLES", "REVIEW_KINDS", "STEP_ROLES",
     "Actor", "AppendOnlyModel", "AppendOnlyQuerySet", "Appointment", "ArchiveFile", "ArchiveRecord", "ChainStep",
-    "ChainVersion", "Decision", "Department", "Distribution", "Document", "DocumentUserObjectPermission", "Event",
-    "IssuedNumber", "NumberSequence", "NumberVoid", "Opinion", "Organ", "PrintJob", "RecipientOrgan", "Retention",
+    "ChainVersion", "CommonPhrase", "Decision", "Delegation", "Department", "Distribution", "Document", "DocumentUserObjectPermission", "Event",
+    "IssuedNumber", "Notice", "NumberSequence", "NumberVoid", "Opinion", "Organ", "PrintJob", "RecipientOrgan", "Retention",
     "ReviewChain", "Revision", "Role", "Round", "Stage", "StepKind", "StepState", "display_name", "stage_label",
 ]

@@ -198,6 +198,9 @@ class Opinion(AppendOnlyModel):
     decision = models.CharField("意见", max_length=20, choices=Decision.choices)
     text = models.TextField("意见内容", blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opinions", verbose_name="办理人")
+    # Given by `user` as deputy (代理) of this person, whose step it is.
+    on_behalf_of = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", verbose_name="被代理人")
     created_at = models.DateTimeField("时间", default=timezone.now)
 
     class Meta:
@@ -206,7 +209,14 @@ class Opinion(AppendOnlyModel):
         ordering = ["created_at", "pk"]
 
     def __str__(self):
-        return f"{self.step} {display_name(self.user)} {self.get_decision_display()}"
+        return f"{self.step} {self.signed_name} {self.get_decision_display()}"
+
+    @property
+    def signed_name(self):
+        """The name under the opinion: 王丽（代 张伟） when a deputy gave it."""
+        if self.on_behalf_of_id:
+            return f"{display_name(self.user)}（代 {display_name(self.on_behalf_of)}）"
+        return display_name(self.user)
 
 
 class Event(AppendOnlyModel):

@@ -89,3 +89,35 @@ def display_name(user):
         return ""
     full = f"{user.last_name}{user.first_name}".strip()
     return full or user.get_username()
+
+
+class Delegation(models.Model):
+    """代理: while `principal` is away (请假), `deputy` does the tasks that come to them.
+
+    What the deputy does counts as the principal's step (the 三审 rules see the principal)
+    and is recorded as 王丽（代 张伟）. Set by the principal, or by the office for someone away.
+    """
+
+    principal = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delegations",
+                                  verbose_name="被代理人")
+    deputy = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deputisings",
+                               verbose_name="代理人")
+    starts_on = models.DateField("开始日期")
+    ends_on = models.DateField("结束日期")
+    reason = models.CharField("事由", max_length=100, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name="设置人")
+    created_at = models.DateTimeField("设置时间", auto_now_add=True)
+    cancelled_at = models.DateTimeField("取消时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "代理"
+        verbose_name_plural = "代理"
+        ordering = ["-starts_on", "pk"]
+        indexes = [models.Index(fields=["deputy", "starts_on", "ends_on"], name="delegation_deputy_dates")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")), name="delegation_dates"),
+        ]
+
+    def __str__(self):
+        return f"{display_name(self.deputy)}代理{display_name(self.principal)}（{self.starts_on}—{self.ends_on}）"

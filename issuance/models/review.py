@@ -117,6 +117,8 @@ class ChainStep(AppendOnlyModel):
     role = models.CharField("岗位", max_length=20, choices=Role.choices, blank=True)
     parallel = models.BooleanField("并行会签", default=False, help_text="指定人员各自办理，全部同意后进入下一环节")
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name="指定人员")
+    time_limit = models.PositiveSmallIntegerField("办理时限（工作日）", default=2,
+                                                  help_text="到达后几个工作日内办结；0 表示不限")
 
     class Meta:
         verbose_name = "审核环节"
@@ -204,9 +206,16 @@ class StepState(models.Model):
                                              related_name="+", verbose_name="办理科室")
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.OPEN)
     opened_at = models.DateTimeField("到达时间", default=timezone.now)
+    due_on = models.DateField("办理期限", null=True, blank=True)
+    # Who took it from the queue (a claim), and who did it when that was a deputy (代理):
+    # `finished_by` is then the person they stood in for, whose step it counts as.
+    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name="领取人")
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
     finished_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name="办理人")
+    acted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+", verbose_name="代理人")
     revision = models.ForeignKey(Revision, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                  verbose_name="所办稿本")
     note = models.CharField("说明", max_length=200, blank=True)
@@ -235,3 +244,6 @@ class StepState(models.Model):
     @property
     def is_open(self):
         return self.status == self.Status.OPEN
+
+    def is_overdue(self, today=None):
+        return self.is_open and self.due_on is not None and (today or timezone.localdate()) > self.due_on

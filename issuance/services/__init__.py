@@ -5,7 +5,8 @@ transaction with the document's row locked, and writes a history entry. Views an
 call these; none of them re-implements a rule found here.
 """
 
-from .drafting import can_edit, check_copies, create_draft, grant_access, record_task_change, save_content
+from .delegation import delegate, end_delegation
+from .drafting import can_edit, check_copies, create_draft, grant_access, save_content
 from .issuing import (
     PRINT_JOB_TIMEOUT,
     abandon_stale_print_job,
@@ -30,24 +31,31 @@ from .issuing import (
 from .review import (
     STAGE_OF_KIND,
     active_round,
+    claim,
     decide,
+    holders,
     holders_label,
     may_take_back,
+    may_urge,
     open_states,
     progress,
     refusal,
+    release,
     require_step,
     return_targets,
     submit,
     take_back,
     take_back_target,
+    urge,
 )
+from .notices import mark_read, notify
 
 __all__ = [
     "PRINT_JOB_TIMEOUT", "STAGE_OF_KIND", "abandon_stale_print_job", "active_print_job", "active_round", "archive",
-    "can_edit", "check_copies", "copies_are_numbered", "create_draft", "decide", "default_recipients", "distribute",
-    "fail_print_job", "finish_print", "grant_access", "holders_label", "is_stale", "known_recipients",
-    "last_print_job", "may_take_back", "open_states", "progress", "record_task_change", "refusal", "register",
-    "render_issue", "request_print", "require_step", "return_targets", "save_content", "save_recipient",
-    "split_recipients", "start_print_job", "submit", "take_back", "take_back_target", "void_and_reregister",
+    "can_edit", "check_copies", "claim", "copies_are_numbered", "create_draft", "decide", "default_recipients",
+    "delegate", "distribute", "end_delegation", "fail_print_job", "finish_print", "grant_access", "holders",
+    "holders_label", "is_stale", "known_recipients", "last_print_job", "mark_read", "may_take_back", "may_urge",
+    "notify", "open_states", "progress", "refusal", "register", "release", "render_issue", "request_print",
+    "require_step", "return_targets", "save_content", "save_recipient", "split_recipients", "start_print_job",
+    "submit", "take_back", "take_back_target", "urge", "void_and_reregister",
 ]

@@ -1,6 +1,5 @@
 """The drafter's verbs: start a draft for one of their 科室, save each edit as an immutable
-revision, choose how it is routed (类别, 会签科室), and let one more person see it; and the
-record of a task being claimed or put back."""
+revision, choose how it is routed (类别, 会签科室), and let one more person see it."""
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -150,8 +149,3 @@ def grant_access(document, by_user, username):
     note(document, by_user, "grant", user=target.username, name=display_name(target))
     return target
 
-
-@transaction.atomic
-def record_task_change(document, user, action, step):
-    """A task of the document was claimed or put back into its queue."""
-    note(lock(document), user, action, step=step)

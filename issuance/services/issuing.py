@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from .. import exchange, numbering, storage
 from ..exceptions import IssuanceError
-from ..models import Distribution, PrintJob, RecipientOrgan, Role, StepKind
+from ..models import Distribution, Notice, PrintJob, RecipientOrgan, Role, StepKind
 from ..roles import require
 from .drafting import check_copies
 from .history import lock, move, note
+from .notices import notify
 from .review import complete_step, reopen_step, require_step
 
 
@@ -247,6 +248,10 @@ def distribute(document, user, recipients, add_to_book=()):
             next_copy += copies
         record.save()
         records.append(record)
+    # 印发 done: the drafter and the 会签 parties are told.
+    parties = [s.finished_by for s in document.step_states.filter(round__number=document.round, status="done")
+               .exclude(party_department__isnull=True, party_organ__isnull=True).select_related("finished_by")]
+    notify([document.drafter, *parties], Notice.Kind.ISSUED, document, doc_number=document.doc_number)
     move(document, user, "distribute", complete_step(document, state, user),
           recipients=[{"name": r.recipient, "role": r.role, "copies": r.copies, "copy_numbers": r.copy_numbers}
                       for r in records],

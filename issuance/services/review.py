@@ -10,11 +10,12 @@ finish them through `require_step` and `complete_step`.
 from django.db import transaction
 from django.utils import timezone
 
-from .. import chains
+from .. import chains, workdays
 from ..exceptions import IssuanceError
 from ..models import (
     EDITABLE_STAGES,
     Decision,
+    Notice,
     Opinion,
     Round,
     Stage,
@@ -22,8 +23,9 @@ from ..models import (
     StepState,
     display_name,
 )
-from ..roles import actionable_states, sole
-from .history import lock, move
+from ..roles import OFFICE_ROLES, acting_for, may_act, memberships, sole, state_candidates
+from .history import lock, move, note
+from .notices import notify
 
 STAGE_OF_KIND = {
     StepKind.REVIEW: Stage.REVIEWING,
@@ -35,6 +37,8 @@ STAGE_OF_KIND = {
     StepKind.ARCHIVE: Stage.ARCHIVING,
 }
 DRAFT_STEP = "拟稿"
+# A queue's members are told of a new task, up to this many (a large office gets its queue).
+NOTIFY_QUEUE_AT_MOST = 50
 # Where something can still be taken back: a review step, or 签发 while 复核 has not acted.
 TAKE_BACK_STAGES = (Stage.REVIEWING, Stage.SIGNING, Stage.RECHECK)
 MAX_OPINION = 2000
@@ -52,10 +56,11 @@ def active_round(document):
     return document.rounds.filter(status=Round.Status.ACTIVE).select_related("version", "chain").first()
 
 
-def _record_opinion(document, user, step, decision, text, state=None):
+def _record_opinion(document, user, step, decision, text, state=None, principal=None):
     return Opinion.objects.create(
         document=document, revision=document.current_revision, round=document.round, step=step,
         party=state.party_label if state else "", state=state, decision=decision, text=text, user=user,
+        on_behalf_of=principal,
     )
 
 
@@ -66,13 +71,15 @@ def _void_signature(document):
     document.signed_at = None
 
 
-def _finish(state, user, status, note=""):
+def _finish(state, user, status, note="", principal=None):
+    """`user` finished `state`; as a deputy (代理) of `principal`, it is the principal's step."""
     state.status = status
     state.finished_at = timezone.now()
-    state.finished_by = user
+    state.finished_by = principal or user
+    state.acted_by = user if principal else None
     state.revision = state.document.current_revision
     state.note = note
-    state.save(update_fields=["status", "finished_at", "finished_by", "revision", "note"])
+    state.save(update_fields=["status", "finished_at", "finished_by", "acted_by", "revision", "note"])
 
 
 def _close(states, status, note):
@@ -88,19 +95,22 @@ def _close(states, status, note):
 # --- Opening steps ------------------------------------------------------------------------
 
 
-def _open(document, round_, position, steps, routing):
+def _open(document, round_, position, steps, routing, returned=None):
     """Open the step at `position` for each of its units of work; a 会签 without parties is
-    recorded as skipped and the next step opens. Returns the stage the document is then at."""
+    recorded as skipped and the next step opens. Its holders are told: of a new task, or, when
+    it comes back to them by a return, of that return (`returned`: who and why). Returns the
+    stage the document is then at."""
     step = steps[position - 1]
     round_.openings += 1
     round_.save(update_fields=["openings"])
+    due_on = workdays.add_workdays(timezone.localdate(), step.time_limit) if step.time_limit else None
     common = dict(document=document, round=round_, position=position, opening=round_.openings, kind=step.kind,
-                  name=step.name, chain_step=step.chain_step, is_review=step.is_review)
+                  name=step.name, chain_step=step.chain_step, is_review=step.is_review, due_on=due_on)
     units = chains.slots(routing, step)
     if not units:
         StepState.objects.create(**common, candidate_organ=document.organ, status=S.SKIPPED,
                                  finished_at=timezone.now(), note="未选定会签单位，跳过")
-        return _open(document, round_, position + 1, steps, routing)
+        return _open(document, round_, position + 1, steps, routing, returned)
     for slot in units:
         people = slot.eligible(routing, step)
         if not people.exists():
@@ -116,6 +126,10 @@ def _open(document, round_, position, steps, routing):
         )
         if slot.users:
             state.candidate_users.set(slot.users)
+        # The task comes to its holder's 待办, or to every member of the queue it enters.
+        notify([assignee] if assignee else people[:NOTIFY_QUEUE_AT_MOST],
+               Notice.Kind.RETURNED if returned else Notice.Kind.TASK, document,
+               step=str(state), due_on=due_on.isoformat() if due_on else None, **(returned or {}))
     return STAGE_OF_KIND[step.kind]
 
 
@@ -169,7 +183,7 @@ def refusal(user, state):
         return "账号已停用"
     if state.status != S.OPEN:
         return f"“{state.name}”环节已办理"
-    if actionable_states(user).filter(pk=state.pk).exists():
+    if may_act(user, state):
         return None
     document = state.document
     if state.is_review and user.pk == document.drafter_id:
@@ -180,6 +194,8 @@ def refusal(user, state):
         return "同一人不能承担同一公文的两个审核环节"
     if state.assignee_id:
         return f"“{state.name}”环节由{display_name(state.assignee)}办理"
+    if state.claimed_by_id:
+        return f"“{state.name}”环节已由{display_name(state.claimed_by)}领取"
     if state.candidate_role:
         where = state.candidate_department.name if state.candidate_department_id else state.candidate_organ.name
         role = state.get_candidate_role_display()
@@ -200,7 +216,7 @@ def require_step(document, user, kind):
 
 def complete_step(document, state, user):
     """Finish an issuing step and open the next one; returns the document's new stage."""
-    _finish(state, user, S.DONE)
+    _finish(state, user, S.DONE, principal=acting_for(user, state))
     return _advance(document, state)
 
 
@@ -272,28 +288,32 @@ def decide(document, user, state, decision, text="", return_to="drafter"):
     if decision not in (Decision.APPROVE, Decision.RETURN):
         raise IssuanceError("请选择“同意”或“退回”")
     text = _clean_text(text)
+    principal = acting_for(user, state)
     if decision == Decision.RETURN:
-        return _return(document, user, state, text, return_to)
+        return _return(document, user, state, text, return_to, principal)
     if state.kind == StepKind.PRINT:
         raise IssuanceError("印制环节请使用“印制”按钮")
     if state.kind == StepKind.RECHECK and document.signed_revision_id != document.current_revision_id:
         raise IssuanceError("签发后内容已变更，须重新签发")
-    opinion = _record_opinion(document, user, state.name, Decision.APPROVE, text, state)
-    _finish(state, user, S.DONE)
+    opinion = _record_opinion(document, user, state.name, Decision.APPROVE, text, state, principal)
+    _finish(state, user, S.DONE, principal=principal)
     detail = dict(step=state.name, position=state.position, opinion=opinion.pk)
     if state.party_label:
         detail["party"] = state.party_label
+    if principal:
+        detail["for"] = display_name(principal)
     if state.kind == StepKind.SIGN:
         document.signed_revision = document.current_revision
-        document.signed_by = user
+        document.signed_by = principal or user
         document.signed_at = opinion.created_at
         detail.update(revision=document.current_revision.number, sha256=document.current_revision.sha256)
+        notify([document.drafter], Notice.Kind.SIGNED, document, by=opinion.signed_name, text=text)
     action = {StepKind.SIGN: "sign"}.get(state.kind, "countersign" if state.party_label else "approve")
     move(document, user, action, _advance(document, state), **detail)
     return opinion
 
 
-def _return(document, user, state, text, return_to):
+def _return(document, user, state, text, return_to, principal=None):
     if not text:
         raise IssuanceError("退回时必须填写退回理由")
     targets = dict(return_targets(state))
@@ -305,8 +325,8 @@ def _return(document, user, state, text, return_to):
 
         if active_print_job(document) is not None:
             raise IssuanceError("正在印制，不能退回")
-    opinion = _record_opinion(document, user, state.name, Decision.RETURN, text, state)
-    _finish(state, user, S.RETURNED)
+    opinion = _record_opinion(document, user, state.name, Decision.RETURN, text, state, principal)
+    _finish(state, user, S.RETURNED, principal=principal)
     round_ = state.round
     who = state.party_label or state.name
     others = round_.states.filter(opening=state.opening).exclude(pk=state.pk)
@@ -318,13 +338,17 @@ def _return(document, user, state, text, return_to):
         detail["party"] = state.party_label
     if cancelled:
         detail.update(cancelled=cancelled, agreed=agreed)
+    if principal:
+        detail["for"] = display_name(principal)
+    returned = dict(by=opinion.signed_name, reason=text, returned_from=str(state))
     if return_to == "drafter":
         round_.status, round_.ended_at = Round.Status.RETURNED, timezone.now()
         round_.save(update_fields=["status", "ended_at"])
         _open_revise(document, round_)
+        notify([document.drafter], Notice.Kind.RETURNED, document, step="修改", **returned)
         move(document, user, "return", Stage.RETURNED, **detail)
     else:
-        stage = _open(document, round_, int(return_to), _steps(round_), chains.routing_of(document))
+        stage = _open(document, round_, int(return_to), _steps(round_), chains.routing_of(document), returned)
         move(document, user, "return", stage, **detail)
     return opinion
 
@@ -460,3 +484,78 @@ def holders_label(state):
 
 def may_take_back(document, user):
     return take_back_target(document, user) is not None
+
+
+# --- Claims, 催办 -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def claim(document, user, state, record=True):
+    """`user` takes a queued state into their own 待办. A claim made by doing the step at once
+    (the task page's 提交 on a queued task) is not recorded apart from that act (`record`)."""
+    document = lock(document)
+    state = StepState.objects.select_for_update().select_related("document").get(pk=state.pk)
+    if state.claimed_by_id == user.pk:
+        raise IssuanceError("您已领取该任务")
+    reason = refusal(user, state)
+    if reason:
+        raise IssuanceError(reason)
+    if state.assignee_id or state.claimed_by_id:
+        raise IssuanceError("该任务已由他人办理")
+    state.claimed_by = user
+    state.save(update_fields=["claimed_by"])
+    if record:
+        note(document, user, "claim", step=str(state))
+    return state
+
+
+@transaction.atomic
+def release(document, user, state):
+    """Put a claimed state back into its queue."""
+    document = lock(document)
+    state = StepState.objects.select_for_update().get(pk=state.pk)
+    if state.assignee_id == user.pk:
+        raise IssuanceError("该任务直接分配给您，不能退回待领取")
+    if state.status != S.OPEN or state.claimed_by_id != user.pk:
+        raise IssuanceError("只能退回自己领取的任务")
+    state.claimed_by = None
+    state.save(update_fields=["claimed_by"])
+    note(document, user, "release", step=str(state))
+    return state
+
+
+def holders(state):
+    """Who has `state` in their 待办 (its assignee or claimer, and whoever stands in for them
+    today), or, while it waits in a queue, everyone who may take it."""
+    from ..roles import deputies_of
+
+    held = [state.assignee or state.claimed_by] if (state.assignee_id or state.claimed_by_id) else list(
+        state_candidates(state)[:NOTIFY_QUEUE_AT_MOST])
+    return held + list(deputies_of(held))
+
+
+def may_urge(document, user):
+    return user.pk == document.drafter_id or memberships(user).holds_any(OFFICE_ROLES, document.organ_id)
+
+
+@transaction.atomic
+def urge(document, user, state):
+    """催办: the drafter or the office chases an overdue step; its holders are told, once a day."""
+    document = lock(document)
+    state = StepState.objects.select_for_update(of=("self",)).select_related("document", "assignee", "claimed_by").get(
+        pk=state.pk, document=document)
+    if not may_urge(document, user):
+        raise IssuanceError("只有拟稿人和办公室可以催办")
+    if not state.is_open:
+        raise IssuanceError(f"“{state}”已办理，无需催办")
+    if not state.is_overdue():
+        raise IssuanceError(f"“{state}”尚未逾期（办理期限 {state.due_on:%Y年%-m月%-d日}），不能催办"
+                            if state.due_on else f"“{state}”没有办理期限，不能催办")
+    today = timezone.localdate()
+    if document.events.filter(action="urge", detail__state=state.pk, created_at__date=today).exists():
+        raise IssuanceError(f"今天已催办过“{state}”")
+    people = holders(state)
+    notify(people, Notice.Kind.URGED, document, step=str(state), by=display_name(user),
+           due_on=state.due_on.isoformat())
+    note(document, user, "urge", state=state.pk, step=str(state), holders=[display_name(p) for p in people])
+    return people

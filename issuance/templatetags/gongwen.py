@@ -76,3 +76,40 @@ def outcome(state):
     if state.status == StepState.Status.DONE:
         return {StepKind.REVIEW: "同意", StepKind.SIGN: "签发"}.get(state.kind, "已办理")
     return state.get_status_display()
+
+
+def _date(iso):
+    if not iso:
+        return ""
+    import datetime
+
+    day = datetime.date.fromisoformat(iso)
+    return f"{day.month}月{day.day}日"
+
+
+@register.filter
+def notice_text(notice):
+    """What a notice says, in one sentence."""
+    d = notice.detail
+    title = f"《{notice.document.title}》" if notice.document_id else ""
+    kind = notice.kind
+    if kind == "task":
+        due = f"，请于{_date(d.get('due_on'))}前办结" if d.get("due_on") else ""
+        return f"“{d.get('step')}”待您办理：{title}{due}"
+    if kind == "returned":
+        where = "请修改后重新送审" if d.get("step") == "修改" else f"请重新办理“{d.get('step')}”"
+        return f"{title}被{d.get('by')}在“{d.get('returned_from')}”退回，{where}。理由：{d.get('reason')}"
+    if kind == "signed":
+        return f"{title}已由{d.get('by')}签发" + (f"：{d['text']}" if d.get("text") else "")
+    if kind == "issued":
+        return f"{title}已印发，发文字号{d.get('doc_number')}"
+    if kind == "urged":
+        return f"{d.get('by')}催办：“{d.get('step')}”{title}已逾期（办理期限{_date(d.get('due_on'))}），请尽快办理"
+    if kind == "overdue":
+        items = "；".join(f"“{i['step']}”《{i['title']}》（期限{_date(i['due_on'])}）" for i in d.get("items", []))
+        return f"您有 {len(d.get('items', []))} 项待办已逾期：{items}"
+    if kind == "delegated":
+        reason = f"（{d['reason']}）" if d.get("reason") else ""
+        return (f"{d.get('principal')}请您于{_date(d.get('starts_on'))}至{_date(d.get('ends_on'))}代理其待办事项"
+                f"{reason}")
+    return notice.get_kind_display()
