@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from issuance import services
 from issuance.exceptions import IssuanceError
 from issuance.forms import DraftForm, GrantForm, SubmitForm, WithdrawForm
-from issuance.models import EDITABLE_STAGES, display_name
+from issuance.models import EDITABLE_STAGES, Stage, display_name
 from issuance.roles import can_grant, may_browse_archive
 from issuance.views import form_page, routing_form, visible_or_404
 
@@ -59,10 +59,11 @@ def document_detail(request, pk):
         {"task": task, "status": TASK_LABELS.get(task.status, task.status)}
         for task in queries.human_tasks().filter(state__document=document).order_by("created", "pk")
     ]
+    progress = services.progress(document)
     return render(request, "issuance/document_detail.html", {
         "document": document,
         "content": document.current_revision.content,
-        "progress": services.progress(document),
+        "progress": progress,
         "open_tasks": [{"task": t, "holder": services.holders_label(t.state) if not t.owner_id else
                         display_name(t.owner)} for t in open_tasks],
         "my_task": my_task,
@@ -71,12 +72,14 @@ def document_detail(request, pk):
         "events": document.events.select_related("actor").order_by("seq"),
         "history": history,
         "distributions": document.distributions.select_related("sent_by"),
-        "archive_record": getattr(document, "archive_record", None),
-        "print_job": services.last_print_job(document),
+        # Only a document past 印制 has a print job to show, only an archived one a record.
+        "archive_record": getattr(document, "archive_record", None) if document.stage == Stage.ARCHIVED else None,
+        "print_job": services.last_print_job(document) if document.stage in (Stage.PRINTING, Stage.DISTRIBUTION)
+        else None,
         "can_browse_archive": may_browse_archive(user, document.organ_id),
         "can_edit": services.can_edit(document, user),
         "can_submit": user.pk == document.drafter_id and document.stage in EDITABLE_STAGES,
-        "take_back": services.take_back_target(document, user),
+        "take_back": services.take_back_target(document, user, progress["round"] if progress else None),
         "urgeable": [t.state for t in open_tasks if t.state.is_overdue()] if services.may_urge(document, user) else [],
         "can_grant": can_grant(user, document),
         "submit_form": SubmitForm(),

@@ -377,12 +377,16 @@ def _decided_after(round_, opening):
     return round_.states.filter(opening__gt=opening, status__in=(S.DONE, S.RETURNED), finished_by__isnull=False)
 
 
-def take_back_target(document, user):
+def take_back_target(document, user, latest_round=None):
     """What `user` may take back now: "submission" (the drafter, until anyone acted on it),
-    the user's own approval (a reviewer, until the next person acted), or None."""
+    the user's own approval (a reviewer, until the next person acted), or None.
+    `latest_round`, when the caller has it, saves reading it again."""
     if user is None or not user.is_authenticated or document.stage not in TAKE_BACK_STAGES:
         return None
-    round_ = active_round(document)
+    if latest_round is not None and latest_round.status == Round.Status.ACTIVE:
+        round_ = latest_round
+    else:
+        round_ = active_round(document)
     if round_ is None:
         return None
     if user.pk == document.drafter_id:
