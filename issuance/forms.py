@@ -171,8 +171,17 @@ class DecisionForm(forms.Form):
     text = forms.CharField(label="意见内容", widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000,
                            help_text="同意时可以不填；退回时请写明理由，拟稿人将据此修改")
 
-    def __init__(self, *args, targets=(("drafter", "拟稿人"),), **kwargs):
+    remember = forms.BooleanField(label="存为常用意见", required=False)
+
+    def __init__(self, *args, targets=(("drafter", "拟稿人"),), signing=False, **kwargs):
         super().__init__(*args, **kwargs)
+        if signing:
+            # 签发 is its own act: the signer signs off, or sends it back.
+            self.fields["decision"].choices = [(Decision.APPROVE, "签发"), (Decision.RETURN, "退回")]
+            self.fields["decision"].label = "签发"
+            self.fields["text"].label = "签发意见"
+            self.fields["text"].help_text = "签发时写明签发意见，如“同意印发。”；退回时写明理由"
+            self.fields["decision"].initial = Decision.APPROVE
         if len(targets) > 1:
             # A reviewer returns to the drafter or to an earlier step of the chain.
             self.fields["return_to"] = forms.ChoiceField(

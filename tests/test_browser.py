@@ -293,20 +293,24 @@ def open_queue_task_from_document_page(page, step, title=TITLE):
     expect(page.get_by_text("该任务尚未领取；办理时将自动由您领取。")).to_be_visible()
 
 
-def choose_decision(page, decision="同意", text="", return_to=None):
-    page.get_by_label(decision, exact=True).check()
+def choose_decision(page, decision="同意", text="", return_to=None, step=None):
+    # 签发 is its own act: its choices are 签发 and 退回, its box the 签发意见.
+    signing = step == "签发"
+    page.get_by_label("签发" if signing and decision == "同意" else decision, exact=True).check()
     if return_to:
         page.get_by_label("退回至").select_option(label=return_to)
     if text:
-        page.get_by_label("意见内容").fill(text)
+        page.get_by_label("签发意见" if signing else "意见内容").fill(text)
 
 
 def decide(page, step, decision="同意", text="", return_to=None, title=TITLE):
-    choose_decision(page, decision, text, return_to)
+    choose_decision(page, decision, text, return_to, step)
     with page.expect_navigation():
         page.get_by_role("button", name="提交意见").click()
     if decision == "退回":
         expect(message(page)).to_contain_text(f"已退回{return_to or '拟稿人'}")
+    elif step == "签发":
+        expect(message(page)).to_contain_text("已签发（")
     else:
         expect(message(page)).to_contain_text(f"“{step}”已办理")
     expect(heading(page)).to_have_text(title)
@@ -727,7 +731,7 @@ def letter_through_the_chain(page, shot):
     claim_from_queue(page, "签发", LETTER_TITLE)
     returns_to = page.get_by_label("退回至")
     expect(returns_to.locator("option")).to_have_text(["拟稿人", "初审", "复审"])  # not to the 会签
-    choose_decision(page, "退回", SIGN_RETURN_REASON, return_to="复审")
+    choose_decision(page, "退回", SIGN_RETURN_REASON, return_to="复审", step="签发")
     shot("gx-director-decision-return-to")
     decide(page, "签发", "退回", SIGN_RETURN_REASON, return_to="复审", title=LETTER_TITLE)
     expect(stage_badge(page)).to_have_text("审核")

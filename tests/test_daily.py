@@ -301,3 +301,36 @@ def test_a_claim_is_recorded_on_the_step_and_keeps_others_from_it(cast, short_co
     actions.release(task_of(state), cast["reviewer"])
     state.refresh_from_db()
     assert state.claimed_by is None
+
+
+# --- 签发 as its own act, 常用意见 ------------------------------------------------------------------
+
+
+def test_signing_is_its_own_form_with_the_signers_common_phrases(cast, short_content, client):
+    from workflows import demo_path
+
+    document = demo_path.take_through_path(short_content, cast["drafter"], until=Stage.SIGNING)
+    task = task_of(open_state(document))
+    client.force_login(cast["director"])
+    page = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "签发意见" in page and 'data-phrase="同意印发。"' in page and "同意印发。</textarea>" in page
+    response = client.post(f"/tasks/{task.pk}/", {"decision": APPROVE, "text": "同意，请抓紧印发。", "remember": "on"},
+                           follow=True)
+    day = timezone.localdate()
+    assert f"已签发（张伟 {day.year}年{day.month}月{day.day}日）" in response.content.decode()
+    assert services.phrases.phrases_for(cast["director"], "sign") == ["同意，请抓紧印发。"]
+    page = client.get(f"/documents/{document.pk}/").content.decode()
+    assert f"同意，请抓紧印发。　张伟　{day.year}年{day.month}月{day.day}日" in page
+
+
+def test_common_phrases_are_bounded_and_kept_once(cast):
+    from issuance.services import phrases
+
+    assert phrases.remember(cast["head"], "同意。") is not None
+    assert phrases.remember(cast["head"], "同意。") is None
+    with pytest.raises(IssuanceError, match="请先填写意见内容"):
+        phrases.remember(cast["head"], "  ")
+    for i in range(19):
+        phrases.remember(cast["head"], f"意见{i}")
+    with pytest.raises(IssuanceError, match="常用意见最多 20 条"):
+        phrases.remember(cast["head"], "再多一条")

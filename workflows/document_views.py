@@ -60,6 +60,9 @@ def document_detail(request, pk):
         for task in queries.human_tasks().filter(state__document=document).order_by("created", "pk")
     ]
     progress = services.progress(document)
+    opinions = list(document.opinions.select_related("user", "on_behalf_of", "revision", "state"))
+    signing = next((o for o in reversed(opinions) if o.state_id and o.state.kind == "sign" and o.decision == "approve"
+                    and document.signed_revision_id), None)
     return render(request, "issuance/document_detail.html", {
         "document": document,
         "content": document.current_revision.content,
@@ -67,7 +70,8 @@ def document_detail(request, pk):
         "open_tasks": [{"task": t, "holder": services.holders_label(t.state) if not t.owner_id else
                         display_name(t.owner)} for t in open_tasks],
         "my_task": my_task,
-        "opinions": document.opinions.select_related("user", "on_behalf_of", "revision"),
+        "opinions": opinions,
+        "signing": signing,
         "revisions": document.revisions.select_related("author").order_by("-number"),
         "events": document.events.select_related("actor").order_by("seq"),
         "history": history,

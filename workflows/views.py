@@ -18,9 +18,10 @@ from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
 from issuance import services
+from issuance.services import phrases
 from issuance.forms import ArchiveForm, DecisionForm, ReasonForm, RecipientFormSet, RegisterForm, SubmitForm
 from issuance.exceptions import IssuanceError
-from issuance.models import Decision, StepKind
+from issuance.models import Decision, StepKind, display_name
 from issuance.roles import can_view
 
 from . import actions, printing, queries
@@ -182,17 +183,28 @@ class DecisionTaskView(TaskView):
     form_template = "workflows/forms/decision.html"
 
     def get_form(self, data=None):
-        return DecisionForm(data, targets=services.return_targets(self.state))
+        signing = self.state.kind == StepKind.SIGN
+        initial = {"text": phrases.phrases_for(self.request.user, StepKind.SIGN)[0]} if signing else None
+        return DecisionForm(data, targets=services.return_targets(self.state), signing=signing, initial=initial)
+
+    def extra_context(self):
+        return {"phrases": phrases.phrases_for(self.request.user, self.state.kind)}
 
     def perform(self, form):
         data = form.cleaned_data
-        return services.decide(self.document, self.request.user, self.state, data["decision"], data["text"],
-                               return_to=data.get("return_to") or "drafter")
+        opinion = services.decide(self.document, self.request.user, self.state, data["decision"], data["text"],
+                                  return_to=data.get("return_to") or "drafter")
+        if data.get("remember") and data["text"].strip():
+            phrases.remember(self.request.user, data["text"])
+        return opinion
 
     def done_message(self, form):
         if form.cleaned_data["decision"] == Decision.RETURN:
             target = dict(services.return_targets(self.state)).get(form.cleaned_data.get("return_to") or "drafter")
             return f"已退回{target}"
+        if self.state.kind == StepKind.SIGN:
+            day = timezone.localdate()
+            return f"已签发（{display_name(self.request.user)} {day.year}年{day.month}月{day.day}日）"
         return f"“{self.state}”已办理"
 
 
