@@ -130,6 +130,19 @@ X_FRAME_OPTIONS = "SAMEORIGIN"  # the PDF preview is shown in an <iframe> of our
 GUARDIAN_RAISE_403 = True
 ANONYMOUS_USER_NAME = None
 
+# The history's tamper evidence (docs/tamper-evidence.md). The HMAC key is never stored in
+# the database; without the variable, DEBUG keeps a generated one in VAR_DIR/history.key.
+GONGWEN_HISTORY_KEY = env("GONGWEN_HISTORY_KEY", "")
+GONGWEN_HISTORY_OLD_KEYS = envlist("GONGWEN_HISTORY_OLD_KEYS", "")
+if any(len(key) < 32 for key in [GONGWEN_HISTORY_KEY, *GONGWEN_HISTORY_OLD_KEYS] if key):
+    raise ImproperlyConfigured("GONGWEN_HISTORY_KEY and GONGWEN_HISTORY_OLD_KEYS need at least 32 characters each")
+if not GONGWEN_HISTORY_KEY and not DEBUG:
+    raise ImproperlyConfigured("GONGWEN_HISTORY_KEY must be set when DEBUG is off (see docs/tamper-evidence.md)")
+GONGWEN_ANCHOR_DIR = Path(env("GONGWEN_ANCHOR_DIR", str(VAR_DIR / "anchors")))
+GONGWEN_TSA_URL = env("GONGWEN_TSA_URL", "")
+GONGWEN_TSA_CERT = env("GONGWEN_TSA_CERT", "")
+GONGWEN_TSA_TIMEOUT = int(env("GONGWEN_TSA_TIMEOUT", "10"))
+
 # The organ the demo and new users belong to when none is given.
 GONGWEN_DEFAULT_ORGAN_CODE = env("GONGWEN_DEFAULT_ORGAN_CODE", "泉科")
 
