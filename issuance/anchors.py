@@ -36,7 +36,6 @@ TIMESTAMP_TOLERANCE = datetime.timedelta(minutes=10)
 @dataclass(frozen=True)
 class Anchor:
     name: str  # "锚定文件 2026-12-01.jsonl 第 1 行"
-    at: str
     heads: dict  # {document id: (seq, hash)}
 
 
@@ -87,15 +86,15 @@ def read():
             where = f"锚定文件 {path.name} 第 {number} 行"
             try:
                 data = json.loads(text)
-                body, mac = _body(data), data["mac"]
+                body, mac, key_id = _body(data), str(data["mac"]), str(data.get("key_id"))
                 heads = {int(document): (int(seq), str(digest)) for document, (seq, digest) in data["heads"].items()}
             except (ValueError, KeyError, TypeError, AttributeError):
                 reading.problems.append((where, "无法解析（锚定被改动）"))
                 continue
             previous, reading.last_mac = reading.last_mac, mac
-            verdict = seals.check(seals.canonical(body), data.get("key_id"), mac, keys)
+            verdict = seals.check(seals.canonical(body), key_id, mac, keys)
             if verdict is None:
-                reading.problems.append((where, f"HMAC 的密钥 {data.get('key_id')} 未配置，无法核验"))
+                reading.problems.append((where, f"HMAC 的密钥 {key_id} 未配置，无法核验"))
                 continue
             if not verdict:
                 reading.problems.append((where, "HMAC 不符（锚定被改动）"))
@@ -106,7 +105,7 @@ def read():
                 problem = check_timestamp(data)
                 if problem:
                     reading.problems.append((where, problem))
-            reading.anchors.append(Anchor(where, body["at"], heads))
+            reading.anchors.append(Anchor(where, heads))
     return reading
 
 
