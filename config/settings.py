@@ -4,11 +4,13 @@ See README.md for the variables. The defaults run the app on one machine with
 SQLite, in-process rendering and DEBUG on, which is what `scripts/run` wants.
 """
 
+import datetime
 import os
 from pathlib import Path
 
 import dj_database_url
 import dj_email_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -67,6 +69,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "guardian",
+    "axes",
+    "csp",
     "viewflow",
     "viewflow.workflow",
     "issuance",
@@ -82,6 +86,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.frame_pdfs_in_own_pages",  # inside the two above, so that it answers first
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -104,12 +111,23 @@ TEMPLATES = [
 ]
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the password is checked
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "issuance.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login lockout (django-axes): 5 failures for one user name from one address lock that pair
+# for 15 minutes; the organ's 机关管理员 unlocks earlier (/lockouts/), a superuser in /admin/.
+AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(env("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox"
 LOGOUT_REDIRECT_URL = "login"
@@ -123,13 +141,56 @@ USE_TZ = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# HTTPS (README: 生产部署). With DEBUG off the defaults are those of production; each can be
+# turned off for a deployment that needs it, at the price of a `check --deploy` warning.
+https_default = "false" if DEBUG else "true"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "false")
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", https_default)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-X_FRAME_OPTIONS = "SAMEORIGIN"  # the PDF preview is shown in an <iframe> of our own pages
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", https_default)
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", https_default)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", https_default)
+if envbool("SECURE_PROXY_SSL_HEADER", "false"):
+    # Behind a proxy that terminates HTTPS and sets X-Forwarded-Proto (and strips the client's).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# No page is ever framed; the PDFs, which our pages show in an <iframe>, may be framed by
+# our own origin (config.middleware).
+X_FRAME_OPTIONS = "DENY"
+# The pages' own <style> and <script> blocks carry the request's nonce. Style attributes are
+# allowed: they cannot run script or select elements (so cannot leak what a page shows).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
 
 GUARDIAN_RAISE_403 = True
 ANONYMOUS_USER_NAME = None
+
+# The history's tamper evidence (docs/tamper-evidence.md). The HMAC key is never stored in
+# the database; without the variable, DEBUG keeps a generated one in VAR_DIR/history.key.
+GONGWEN_HISTORY_KEY = env("GONGWEN_HISTORY_KEY", "")
+GONGWEN_HISTORY_OLD_KEYS = envlist("GONGWEN_HISTORY_OLD_KEYS", "")
+if any(len(key) < 32 for key in [GONGWEN_HISTORY_KEY, *GONGWEN_HISTORY_OLD_KEYS] if key):
+    raise ImproperlyConfigured("GONGWEN_HISTORY_KEY and GONGWEN_HISTORY_OLD_KEYS need at least 32 characters each")
+if not GONGWEN_HISTORY_KEY and not DEBUG:
+    raise ImproperlyConfigured("GONGWEN_HISTORY_KEY must be set when DEBUG is off (see docs/tamper-evidence.md)")
+GONGWEN_ANCHOR_DIR = Path(env("GONGWEN_ANCHOR_DIR", str(VAR_DIR / "anchors")))
+GONGWEN_TSA_URL = env("GONGWEN_TSA_URL", "")
+GONGWEN_TSA_CERT = env("GONGWEN_TSA_CERT", "")
+GONGWEN_TSA_TIMEOUT = int(env("GONGWEN_TSA_TIMEOUT", "10"))
 
 # The organ the demo and new users belong to when none is given.
 GONGWEN_DEFAULT_ORGAN_CODE = env("GONGWEN_DEFAULT_ORGAN_CODE", "泉科")

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from issuance import chain_views, notice_views
+from issuance import account_views, chain_views, notice_views
 from issuance import office_views as office
 from issuance import views as documents
 from workflows import document_views as document_pages
@@ -12,6 +12,9 @@ urlpatterns = [
     path("", documents.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("lockouts/", account_views.lockout_list, name="lockouts"),
     path("tasks/inbox/", tasks.inbox, name="inbox"),
     path("tasks/queue/", tasks.queue, name="queue"),
     path("tasks/done/", tasks.archive, name="done"),

@@ -3,10 +3,15 @@
 Checks, without trusting anything but the recorded hashes:
 - every archive file: present, its size and SHA-256 as recorded, and each record's package
   complete; the metadata JSON agrees with the record's catalogue fields;
-- every issued PDF against Document.issued_pdf_sha256, and the archived copy against both;
+- every issued PDF against Document.issued_pdf_sha256, that against the sealed 印制 entry,
+  and the archived copy against both;
 - every document's history (Event): seq contiguous from 1, each row's prev_hash the hash of
   the row before, each row's hash its compute_hash(); the last entry leads to the
   document's current stage, and an archived document's chain records its 档号;
+- what a database administrator could rewrite unseen by the checks above (issuance.anchors,
+  docs/tamper-evidence.md): each entry's HMAC with the history key, every anchor file's
+  lines, and every head an anchor recorded still in its chain with the hash recorded; an
+  entry without an HMAC (written before entries were sealed) only at or below such a head;
 - no file under the archive root that no record knows.
 Each mismatch is reported in Chinese with the 档号 or document and the file or entry.
 """
@@ -18,7 +23,7 @@ from dataclasses import dataclass, field
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from . import archiving, storage
+from . import anchors, archiving, seals, storage
 from .models import ArchiveFile, ArchiveRecord, Document, Event, stage_label
 
 GENESIS = "0" * 64
@@ -41,6 +46,7 @@ class Report:
     files: int = 0
     documents: int = 0
     events: int = 0
+    anchors: int = 0
     cleaned: list = field(default_factory=list)
 
     @property
@@ -52,7 +58,7 @@ class Report:
 
     def summary(self):
         checked = (f"共检查档案 {self.records} 件、档案文件 {self.files} 个、"
-                   f"公文 {self.documents} 份的办理记录 {self.events} 条")
+                   f"公文 {self.documents} 份的办理记录 {self.events} 条、锚定 {self.anchors} 条")
         if self.ok:
             return f"{checked}，全部一致。"
         return f"{checked}，发现 {len(self.problems)} 处不符。"
@@ -133,6 +139,15 @@ def check_issued_pdf(report, document):
                what="正式文件")
 
 
+def check_printed_hash(report, document, events):
+    """The issued PDF's registered hash is the one its sealed 印制 entry recorded, so that a PDF
+    replaced together with Document.issued_pdf_sha256 does not pass."""
+    printed = [event for event in events if event.action == "print"]
+    if document.issued_pdf and printed and printed[-1].detail.get("sha256") != document.issued_pdf_sha256:
+        report.add(_document_subject(document), f"正式文件登记的 SHA-256 与办理记录第 {printed[-1].seq} 条（印制）"
+                                                f"记录的不同（登记被改动）")
+
+
 def check_chain(report, document, events):
     """`events`: the document's history rows ordered by seq."""
     subject = _document_subject(document)
@@ -156,6 +171,42 @@ def check_chain(report, document, events):
     if previous.stage_after and previous.stage_after != document.stage:
         report.add(subject, f"公文的当前环节“{document.get_stage_display()}”与最后一条办理记录"
                             f"（第 {previous.seq} 条，“{stage_label(previous.stage_after)}”）不符")
+
+
+def check_seals(report, document, events, anchored, keys):
+    """`anchored`: [(anchor, seq, hash)] of the heads anchors recorded for the document."""
+    subject = _document_subject(document)
+    by_seq = {event.seq: event for event in events}
+    for anchor, seq, digest in anchored:
+        entry = by_seq.get(seq)
+        if entry is None:
+            report.add(subject, f"{anchor.name}记录的办理记录第 {seq} 条已不存在（记录被删除）")
+        elif entry.hash != digest:
+            report.add(subject, f"办理记录第 {seq} 条的哈希与{anchor.name}记录的不同（记录被改动后重算了哈希）")
+    sealed_up_to = max((seq for _, seq, _ in anchored), default=0)
+    for event in events:
+        if not event.mac:
+            if event.seq > sealed_up_to:
+                report.add(subject, f"办理记录第 {event.seq} 条没有 HMAC，也不在任何锚定之内（记录是绕过系统写入的）")
+            continue
+        verdict = seals.check(event.sealed_data(), event.key_id, event.mac, keys)
+        if verdict is None:
+            report.add(subject, f"办理记录第 {event.seq} 条的 HMAC 密钥 {event.key_id} 未配置，无法核验")
+        elif not verdict:
+            report.add(subject, f"办理记录第 {event.seq} 条的 HMAC 不符（记录被改动或伪造，哈希可能已重算）")
+
+
+def read_anchors(report):
+    """{document id: [(anchor, seq, hash)]} of the intact anchors; their problems go to the report."""
+    reading = anchors.read()
+    for where, message in reading.problems:
+        report.add(where, message)
+    report.anchors = len(reading.anchors)
+    anchored = {}
+    for anchor in reading.anchors:
+        for document, (seq, digest) in anchor.heads.items():
+            anchored.setdefault(document, []).append((anchor, seq, digest))
+    return anchored
 
 
 def check_archive_event(report, record, events):
@@ -182,12 +233,18 @@ def verify(cleanup=True):
     records = {r.document_id: r for r in ArchiveRecord.objects.select_related("document").prefetch_related("files")}
     for record in records.values():
         check_record(report, record)
+    anchored, keys = read_anchors(report), seals.known_keys()
     documents = Document.objects.order_by("pk")
     for document in documents.iterator():
         check_issued_pdf(report, document)
         events = list(Event.objects.filter(document=document).order_by("seq"))
         check_chain(report, document, events)
+        check_seals(report, document, events, anchored.pop(document.pk, []), keys)
+        check_printed_hash(report, document, events)
         if document.pk in records:
             check_archive_event(report, records[document.pk], events)
+    for document, heads in anchored.items():
+        anchor, seq, _ = heads[0]
+        report.add(f"公文 {document}", f"{anchor.name}记录了它的办理记录第 {seq} 条，但这份公文已不存在（公文被删除）")
     check_orphans(report)
     return report

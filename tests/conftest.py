@@ -24,6 +24,13 @@ def media_root(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
+@pytest.fixture(autouse=True)
+def anchor_dir(settings, tmp_path):
+    """Each test's anchors (issuance.anchors) in a folder of its own, never the machine's VAR_DIR."""
+    settings.GONGWEN_ANCHOR_DIR = tmp_path / "anchors"
+    return settings.GONGWEN_ANCHOR_DIR
+
+
 @pytest.fixture
 def cast(db):
     """Both demo organs and their users, by username."""

@@ -501,6 +501,18 @@ def test_an_issued_pdf_changed_on_disk_is_found(world, restored):
     assert not ok and world.other.issued_pdf.name in out and "正式文件的 SHA-256 不符" in out
 
 
+def test_an_issued_pdf_replaced_together_with_its_registered_hash_is_found(world, restored):
+    target = world.media / world.waiting.issued_pdf.name
+    forged = target.read_bytes().replace(b"%%EOF", b"%%EOF\n%forged")
+    target.write_bytes(forged)
+    Document.objects.filter(pk=world.waiting.pk).update(issued_pdf_sha256=storage.sha256_bytes(forged))
+    printed = world.waiting.events.get(action="print")
+    ok, out, _ = verify()
+    assert not ok and "正式文件的 SHA-256 不符" not in out
+    assert (f"公文 {world.waiting.pk}（{world.waiting.doc_number}）：正式文件登记的 SHA-256 与办理记录第 {printed.seq} 条"
+            "（印制）记录的不同（登记被改动）") in out
+
+
 def test_an_unregistered_file_in_the_archive_is_found(world, restored):
     stray = world.media / "archive" / "X001" / "stray.pdf"
     stray.write_bytes(b"%PDF-1.7")

@@ -135,8 +135,13 @@ def page(browser, live_server):
     # the PDFs themselves are fetched and read by the test where it matters.
     context.route(re.compile(r"\.pdf(\?|$)"), _pdf_frame_stand_in)
     page = context.new_page()
+    # Every page must work under its Content Security Policy: chromium logs what it blocked.
+    blocked = []
+    page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text
+            else None)
     yield page
     context.close()
+    assert not blocked, blocked
 
 
 def _pdf_frame_stand_in(route):

@@ -21,7 +21,7 @@ from django.utils import timezone
 from guardian.models import UserObjectPermission
 from viewflow.workflow.token import Token
 
-from issuance import verification
+from issuance import anchors, verification
 from issuance.models import Appointment, Document, Event, ReviewChain, Role, Round, Stage, StepState
 from issuance.roles import can_view, forget_memberships
 from workflows import actions
@@ -200,6 +200,11 @@ def test_documents_on_the_old_path_continue_on_the_new_one(legacy):
     # Every history still verifies; the documents that changed stage say so in an entry of their own.
     report = verification.verify(cleanup=False)
     assert report.ok, [str(p) for p in report.problems]
+    # The old entries carry no HMAC: the first anchor, which the migration wrote, seals their heads.
+    assert not Event.objects.exclude(mac="").exists()
+    heads = anchors.read().latest_heads()
+    assert {pk: heads[pk][0] for pk in ids.values()} == {
+        pk: Event.objects.filter(document_id=pk).count() for pk in ids.values()}
     moved = Event.objects.get(document=documents["second"], action="migrate")
     assert (moved.stage_before, moved.stage_after, moved.detail["step"]) == ("second_review", "reviewing", "复审")
     assert not Event.objects.filter(document=documents["signed"], action="migrate").exists()

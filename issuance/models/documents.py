@@ -221,7 +221,9 @@ class Opinion(AppendOnlyModel):
 
 class Event(AppendOnlyModel):
     """One entry of a document's history. Each carries the hash of the one before it,
-    so that a row changed or removed behind the app's back breaks the chain."""
+    so that a row changed or removed behind the app's back breaks the chain, and an HMAC
+    of its hash with a key kept outside the database, so that a chain rewritten with
+    recomputed hashes does not verify (issuance.seals, docs/tamper-evidence.md)."""
 
     document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="events", verbose_name="公文")
     seq = models.PositiveIntegerField("序号")
@@ -235,6 +237,9 @@ class Event(AppendOnlyModel):
     created_at = models.DateTimeField("时间", default=timezone.now)
     prev_hash = models.CharField("前一条哈希", max_length=64)
     hash = models.CharField("哈希", max_length=64)
+    # Blank on entries written before entries were sealed: the first anchor covers those.
+    key_id = models.CharField("密钥标识", max_length=16, blank=True)
+    mac = models.CharField("HMAC", max_length=64, blank=True)
 
     class Meta:
         verbose_name = "办理记录"
@@ -256,6 +261,10 @@ class Event(AppendOnlyModel):
         }
         data = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+    def sealed_data(self):
+        """What the entry's HMAC covers: its hash, which covers everything else and the chain before it."""
+        return self.hash.encode("ascii")
 
     @property
     def stage_before_label(self):

@@ -1,8 +1,9 @@
 """What every verb does around its change: lock the document's row, and write the entry of
-its hash-chained history (Event) in the same transaction."""
+its hash-chained history (Event), sealed with the history key, in the same transaction."""
 
 from django.utils import timezone
 
+from .. import seals
 from ..models import Document, Event
 
 GENESIS = "0" * 64
@@ -27,6 +28,7 @@ def record_event(document, action, actor, before, after, **detail):
         prev_hash=last.hash if last else GENESIS,
     )
     event.hash = event.compute_hash()
+    event.key_id, event.mac = seals.seal(event.sealed_data())
     event.save()
     return event
 

@@ -9,7 +9,7 @@ from workflows import demo_path
 
 
 class Command(BaseCommand):
-    help = "迁移数据库，载入演示机关、用户和范例公文（范例公文走完全流程直至归档）。可重复执行。"
+    help = "迁移数据库，载入演示机关、用户和范例公文（范例公文走完全流程直至归档），写入当天的锚定。可重复执行。"
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
@@ -26,6 +26,7 @@ class Command(BaseCommand):
                 content, User.objects.get(username=spec["drafter"]), copies=spec["copies"], retention=spec["retention"]
             )
             self.stdout.write(f"范例公文 {document.doc_number} 已办理至归档")
+        call_command("anchor_history", stdout=self.stdout)
         for organ in cast["organs"]:
             self.stdout.write(f"{organ['organ']['name']}演示用户：" + "、".join(
                 f"{u['username']}（{u['name']}，{'/'.join(labels[r['role']] for r in u['roles'])}）" for u in organ["users"]
