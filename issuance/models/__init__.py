@@ -21,6 +21,7 @@ from .records import (
     IssuedNumber,
     NumberSequence,
     NumberVoid,
+    PrintAttempt,
     PrintJob,
     RecipientOrgan,
     Retention,
@@ -41,6 +42,6 @@ __all__ = [
     "EDITABLE_STAGES", "DEPARTMENT_ROLES", "REVIEW_KINDS", "STEP_ROLES",
     "Actor", "AppendOnlyModel", "AppendOnlyQuerySet", "Appointment", "ArchiveFile", "ArchiveRecord", "ChainStep",
     "ChainVersion", "Decision", "Department", "Distribution", "Document", "DocumentUserObjectPermission", "Event",
-    "IssuedNumber", "NumberSequence", "NumberVoid", "Opinion", "Organ", "PrintJob", "RecipientOrgan", "Retention",
+    "IssuedNumber", "NumberSequence", "NumberVoid", "Opinion", "Organ", "PrintAttempt", "PrintJob", "RecipientOrgan", "Retention",
     "ReviewChain", "Revision", "Role", "Round", "Stage", "StepKind", "StepState", "display_name", "stage_label",
 ]

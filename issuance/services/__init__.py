@@ -7,7 +7,7 @@ call these; none of them re-implements a rule found here.
 
 from .drafting import can_edit, check_copies, create_draft, grant_access, record_task_change, save_content
 from .issuing import (
-    PRINT_JOB_TIMEOUT,
+    PRINT_JOB_STALE,
     abandon_stale_print_job,
     active_print_job,
     archive,
@@ -19,9 +19,12 @@ from .issuing import (
     is_stale,
     known_recipients,
     last_print_job,
+    print_lease,
     register,
     render_issue,
+    renew_print_lease,
     request_print,
+    requeue_lost_print_jobs,
     save_recipient,
     split_recipients,
     start_print_job,
@@ -44,10 +47,10 @@ from .review import (
 )
 
 __all__ = [
-    "PRINT_JOB_TIMEOUT", "STAGE_OF_KIND", "abandon_stale_print_job", "active_print_job", "active_round", "archive",
+    "PRINT_JOB_STALE", "STAGE_OF_KIND", "abandon_stale_print_job", "active_print_job", "active_round", "archive",
     "can_edit", "check_copies", "copies_are_numbered", "create_draft", "decide", "default_recipients", "distribute",
     "fail_print_job", "finish_print", "grant_access", "holders_label", "is_stale", "known_recipients",
-    "last_print_job", "may_take_back", "open_states", "progress", "record_task_change", "refusal", "register",
-    "render_issue", "request_print", "require_step", "return_targets", "save_content", "save_recipient",
-    "split_recipients", "start_print_job", "submit", "take_back", "take_back_target", "void_and_reregister",
+    "last_print_job", "may_take_back", "open_states", "print_lease", "progress", "record_task_change", "refusal",
+    "register", "render_issue", "renew_print_lease", "request_print", "requeue_lost_print_jobs", "require_step",
+    "return_targets", "save_content", "save_recipient", "split_recipients", "start_print_job", "submit", "take_back", "take_back_target", "void_and_reregister",
 ]

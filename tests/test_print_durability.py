@@ -1,0 +1,257 @@
+"""印制 jobs outlive their workers: a lease on the job's row, renewed while rendering; a job
+whose lease ran out is taken up again by a dispatcher; a slow attempt that lost its lease
+is fenced out (issue 9).
+
+The last test starts real worker processes (`manage.py print_worker`) against PostgreSQL,
+kills the first with SIGKILL in the middle of a render, and watches the second finish.
+"""
+
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django.utils import timezone
+
+from issuance import services, storage
+from issuance.exceptions import IssuanceError
+from issuance.models import Document, PrintAttempt, PrintJob, Stage
+from issuance.verification import verify
+from workflows import actions, demo_path, printing
+
+LOST, DONE = PrintAttempt.Outcome.LOST, PrintAttempt.Outcome.DONE
+
+
+@pytest.fixture
+def at_printing(cast, short_content):
+    return demo_path.take_through_path(short_content, cast["drafter"], until=Stage.PRINTING)
+
+
+@pytest.fixture
+def undelivered(monkeypatch):
+    """Jobs are queued but never delivered to a worker (the process died after the commit)."""
+    monkeypatch.setattr(printing, "dispatch", lambda job_id, backend_name=None: None)
+
+
+def expire(job, ago=datetime.timedelta(seconds=1)):
+    PrintJob.objects.filter(pk=job.pk).update(lease_until=timezone.now() - ago)
+
+
+def outcomes(job):
+    return list(job.attempt_log.order_by("number").values_list("number", "outcome"))
+
+
+def test_a_running_job_whose_lease_ran_out_is_taken_up_again_and_every_attempt_stays_on_record(
+        cast, at_printing, undelivered):
+    job = printing.request(at_printing, cast["clerk"], backend_name="thread")
+    services.start_print_job(job.pk, "host:111:dead")  # a worker takes it, then dies
+    assert printing.sweep("inline") == []  # its lease still runs: nobody steps in
+    expire(job)
+    taken = services.requeue_lost_print_jobs(printing.MAX_ATTEMPTS)
+    assert taken == [job.pk]
+    job.refresh_from_db()
+    assert job.status == PrintJob.Status.QUEUED and job.lease_until > timezone.now()
+    lost = job.attempt_log.get(number=1)
+    assert (lost.outcome, lost.worker) == (LOST, "host:111:dead") and "host:111:dead" in lost.error
+    assert at_printing.events.filter(action="print_requeued", detail__attempt=1).exists()
+
+    printing.run(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (PrintJob.Status.DONE, 2)
+    assert outcomes(job) == [(1, LOST), (2, DONE)]
+    assert Document.objects.get(pk=at_printing.pk).stage == Stage.DISTRIBUTION
+
+
+def test_the_sweep_prints_a_job_that_no_worker_ever_took(cast, at_printing, undelivered, monkeypatch):
+    job = printing.request(at_printing, cast["clerk"], backend_name="thread")
+    assert printing.sweep("inline") == []  # within its lease the worker it was sent to may still take it
+    expire(job)
+    monkeypatch.undo()
+    assert printing.sweep("inline") == [job.pk]
+    job.refresh_from_db()
+    assert (job.status, outcomes(job)) == (PrintJob.Status.DONE, [(1, DONE)])
+
+
+def test_a_job_that_kills_its_worker_every_time_fails_after_the_last_attempt(cast, at_printing, undelivered):
+    job = printing.request(at_printing, cast["clerk"], backend_name="thread")
+    for number in range(1, printing.MAX_ATTEMPTS + 1):
+        assert services.start_print_job(job.pk, f"host:{number}:dead").attempts == number
+        expire(job)
+        services.requeue_lost_print_jobs(printing.MAX_ATTEMPTS)
+    job.refresh_from_db()
+    assert job.status == PrintJob.Status.FAILED and "连续中断" in job.error
+    assert outcomes(job) == [(n, LOST) for n in range(1, printing.MAX_ATTEMPTS + 1)]
+    assert at_printing.events.filter(action="print_failed").exists()
+    assert services.requeue_lost_print_jobs(printing.MAX_ATTEMPTS) == []
+
+
+def test_a_slow_attempt_that_lost_its_lease_stores_nothing(cast, at_printing, undelivered):
+    job = printing.request(at_printing, cast["clerk"], backend_name="thread")
+    slow = services.start_print_job(job.pk, "host:1:slow")
+    pdf, printed_date = services.render_issue(slow)
+    expire(job)
+    services.requeue_lost_print_jobs(printing.MAX_ATTEMPTS)
+    services.start_print_job(job.pk, "host:2:new")
+    with pytest.raises(IssuanceError, match="印制任务已失效"):
+        services.finish_print(slow, pdf, printed_date)
+    # Its failure is not recorded over the attempt that holds the job now.
+    services.fail_print_job(job.pk, 1, "slow", final=True)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.error) == (PrintJob.Status.RUNNING, 2, "")
+    assert not services.renew_print_lease(job.pk, 1) and services.renew_print_lease(job.pk, 2)
+    assert not Document.objects.get(pk=at_printing.pk).issued_pdf
+
+
+def test_a_renewed_lease_keeps_the_job_its_workers(cast, at_printing, undelivered, settings):
+    job = printing.request(at_printing, cast["clerk"], backend_name="thread")
+    services.start_print_job(job.pk, "host:1:alive")
+    expire(job)
+    assert services.renew_print_lease(job.pk, 1)
+    job.refresh_from_db()
+    assert job.lease_until - timezone.now() > datetime.timedelta(seconds=settings.GONGWEN_PRINT_LEASE_SECONDS - 5)
+    assert services.requeue_lost_print_jobs(printing.MAX_ATTEMPTS) == []
+
+
+def test_an_attempt_renews_its_lease_while_it_renders(cast, at_printing, undelivered, settings, monkeypatch):
+    settings.GONGWEN_PRINT_LEASE_SECONDS = 0.3
+    renewals = []
+    monkeypatch.setattr(services, "renew_print_lease", lambda job_id, attempt: renewals.append(attempt) or True)
+    render = services.render_issue
+
+    def slow(job):
+        time.sleep(0.5)
+        return render(job)
+
+    monkeypatch.setattr(services, "render_issue", slow)
+    job = printing.request(at_printing, cast["clerk"], backend_name="thread")
+    printing.run(job.pk)
+    assert renewals and set(renewals) == {1}
+    job.refresh_from_db()
+    assert job.status == PrintJob.Status.DONE and job.lease_until is None
+
+
+def test_the_page_waits_while_the_job_is_taken_up_and_offers_a_retry_only_when_nobody_does(
+        cast, at_printing, undelivered, client):
+    job = printing.request(at_printing, cast["clerk"], backend_name="thread")
+    services.start_print_job(job.pk, "host:1:dead")
+    task = actions.open_tasks(at_printing).get()
+    client.force_login(cast["clerk"])
+    expire(job)  # lost, but a dispatcher will take it up within the minute
+    page = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "印制中" in page and 'value="retry"' not in page
+    with pytest.raises(IssuanceError, match="正在印制"):
+        printing.request(at_printing, cast["clerk"], backend_name="thread")
+    services.requeue_lost_print_jobs(printing.MAX_ATTEMPTS)
+    printing.run(job.pk)
+    assert Document.objects.get(pk=at_printing.pk).stage == Stage.DISTRIBUTION
+    job.refresh_from_db()
+    assert outcomes(job) == [(1, LOST), (2, DONE)]
+
+
+def test_the_print_page_lists_the_attempts_of_the_job(cast, at_printing, undelivered, client):
+    job = printing.request(at_printing, cast["clerk"], backend_name="thread")
+    services.start_print_job(job.pk, "host:4242:gone")
+    expire(job)
+    services.requeue_lost_print_jobs(printing.MAX_ATTEMPTS)
+    services.start_print_job(job.pk, "host:4343:now")
+    client.force_login(cast["clerk"])
+    page = client.get(f"/tasks/{actions.open_tasks(at_printing).get().pk}/").content.decode()
+    assert "第2次尝试" in page and "中断（印制进程退出）" in page and "host:4242:gone" in page
+
+
+# A worker process killed in the middle of a render ------------------------------------------
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="worker processes need a database they can share"
+)
+
+# A print worker whose render announces itself in a file, then hangs until it is killed.
+HANGING_WORKER = textwrap.dedent("""
+    import os, pathlib, sys, time
+    import django
+    django.setup()
+    from django.core.management import call_command
+    from issuance.render import layout
+
+    def hang(content, draft=False):
+        pathlib.Path(os.environ["RENDER_STARTED"]).write_text(str(os.getpid()))
+        time.sleep(600)
+
+    layout.render_pdf = hang
+    call_command("print_worker")
+""")
+LEASE, POLL = 3, 0.5
+
+
+def _wait(predicate, seconds, worker=None):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        if worker is not None and worker.poll() is not None:
+            raise AssertionError(worker.stdout.read().decode(errors="replace"))
+        time.sleep(0.2)
+    return False
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_render_loses_nothing(cast, short_content, settings, tmp_path, monkeypatch):
+    settings.GONGWEN_PRINT_LEASE_SECONDS = LEASE
+    monkeypatch.setattr(printing, "dispatch", lambda job_id, backend_name=None: None)  # only the workers print
+    db = connection.settings_dict
+    started = tmp_path / "render-started"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "GONGWEN_PRINT_LEASE_SECONDS": str(LEASE),
+        "GONGWEN_PRINT_POLL_SECONDS": str(POLL),
+        "RENDER_STARTED": str(started),
+    }
+    options = {"cwd": django_settings.BASE_DIR, "env": env, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+    workers = [subprocess.Popen([sys.executable, "-c", HANGING_WORKER], **options)]
+    try:
+        document = demo_path.take_through_path(short_content, cast["drafter"], until=Stage.PRINTING)
+        job = printing.request(document, cast["clerk"], backend_name="thread")
+        # Undelivered, the job waits out its first lease; then the first worker takes it.
+        assert _wait(started.exists, LEASE + 30, workers[0]), "the first worker never started rendering"
+        job.refresh_from_db()
+        assert (job.status, job.attempts) == (PrintJob.Status.RUNNING, 1)
+        assert f":{workers[0].pid}:" in job.worker
+
+        os.kill(workers[0].pid, signal.SIGKILL)
+        workers[0].wait(10)
+        killed_at = time.monotonic()
+        workers.append(subprocess.Popen([sys.executable, "manage.py", "print_worker"], **options))
+
+        def done():
+            job.refresh_from_db()
+            return job.status in (PrintJob.Status.DONE, PrintJob.Status.FAILED)
+
+        assert _wait(done, 60, workers[1]), f"the job was not taken up: {job.status}, attempt {job.attempts}"
+        taken_up_in = time.monotonic() - killed_at
+        assert job.status == PrintJob.Status.DONE, job.error
+        assert taken_up_in < 60
+        attempts = list(job.attempt_log.order_by("number"))
+        assert [(a.number, a.outcome) for a in attempts] == [(1, LOST), (2, DONE)]
+        assert f":{workers[0].pid}:" in attempts[0].worker and f":{workers[1].pid}:" in attempts[1].worker
+        document.refresh_from_db()
+        assert document.stage == Stage.DISTRIBUTION
+        issued = [p for p in (settings.MEDIA_ROOT / storage.ISSUED_ROOT).rglob("*") if p.is_file()]
+        assert [p.relative_to(settings.MEDIA_ROOT).as_posix() for p in issued] == [document.issued_pdf.name]
+        assert storage.sha256_bytes(issued[0].read_bytes()) == document.issued_pdf_sha256
+        assert document.events.filter(action="print_requeued").count() == 1
+        assert verify(cleanup=False).ok
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait(10)
