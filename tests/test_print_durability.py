@@ -2,17 +2,19 @@
 whose lease ran out is taken up again by a dispatcher; a slow attempt that lost its lease
 is fenced out (issue 9).
 
-The last test starts real worker processes (`manage.py print_worker`) against PostgreSQL,
-kills the first with SIGKILL in the middle of a render, and watches the second finish.
+The last two start real worker processes against PostgreSQL (`manage.py print_worker`,
+then Celery workers with Redis on 127.0.0.1:6379), kill the first with SIGKILL in the
+middle of a render, and watch the second finish the job.
 """
 
 import datetime
 import os
+import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
+import uuid
 
 import pytest
 from django.conf import settings as django_settings
@@ -24,6 +26,8 @@ from issuance.exceptions import IssuanceError
 from issuance.models import Document, PrintAttempt, PrintJob, Stage
 from issuance.verification import verify
 from workflows import actions, demo_path, printing
+
+from .test_printing import _redis_reachable, postgres_only
 
 LOST, DONE = PrintAttempt.Outcome.LOST, PrintAttempt.Outcome.DONE
 
@@ -167,25 +171,24 @@ def test_the_print_page_lists_the_attempts_of_the_job(cast, at_printing, undeliv
 
 # A worker process killed in the middle of a render ------------------------------------------
 
-postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="worker processes need a database they can share"
-)
+# A worker whose render announces itself in a file, then hangs until it is killed; the
+# last line starts the worker (`manage.py print_worker`, or a Celery worker).
+HANGING = """
+import os, pathlib, time
+import django
+django.setup()
+from issuance.render import layout
 
-# A print worker whose render announces itself in a file, then hangs until it is killed.
-HANGING_WORKER = textwrap.dedent("""
-    import os, pathlib, sys, time
-    import django
-    django.setup()
-    from django.core.management import call_command
-    from issuance.render import layout
+def hang(content, draft=False):
+    pathlib.Path(os.environ["RENDER_STARTED"]).write_text(str(os.getpid()))
+    time.sleep(600)
 
-    def hang(content, draft=False):
-        pathlib.Path(os.environ["RENDER_STARTED"]).write_text(str(os.getpid()))
-        time.sleep(600)
-
-    layout.render_pdf = hang
-    call_command("print_worker")
-""")
+layout.render_pdf = hang
+"""
+HANGING_WORKER = HANGING + "from django.core.management import call_command; call_command('print_worker')"
+HANGING_CELERY_WORKER = HANGING + (
+    "from config.celery import app; app.worker_main(['worker', '--pool=solo', '-Q', os.environ['CELERY_QUEUE'], "
+    "'--loglevel=WARNING', '--without-heartbeat', '--without-gossip', '--without-mingle'])")
 LEASE, POLL = 3, 0.5
 
 
@@ -200,13 +203,10 @@ def _wait(predicate, seconds, worker=None):
     return False
 
 
-@postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_render_loses_nothing(cast, short_content, settings, tmp_path, monkeypatch):
-    settings.GONGWEN_PRINT_LEASE_SECONDS = LEASE
-    monkeypatch.setattr(printing, "dispatch", lambda job_id, backend_name=None: None)  # only the workers print
+def _workers(settings, started, **env):
+    """Popen options for worker processes on the test's database and media, with a short
+    lease; `started` is the file a hanging render writes."""
     db = connection.settings_dict
-    started = tmp_path / "render-started"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -215,43 +215,96 @@ def test_a_worker_killed_mid_render_loses_nothing(cast, short_content, settings,
         "GONGWEN_PRINT_LEASE_SECONDS": str(LEASE),
         "GONGWEN_PRINT_POLL_SECONDS": str(POLL),
         "RENDER_STARTED": str(started),
+        **env,
     }
-    options = {"cwd": django_settings.BASE_DIR, "env": env, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+    return {"cwd": django_settings.BASE_DIR, "env": env, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+
+
+def _kill_mid_render(worker, started, job):
+    assert _wait(started.exists, LEASE + 60, worker), "the first worker never started rendering"
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (PrintJob.Status.RUNNING, 1)
+    assert f":{worker.pid}:" in job.worker
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    return time.monotonic()
+
+
+def _assert_taken_up(job, document, settings, killed_at, worker):
+    """Within a minute of the kill the second worker finished the job: two attempts on
+    record, the document at 核发, one issued PDF and nothing else under issued/."""
+
+    def finished():
+        job.refresh_from_db()
+        return job.status in (PrintJob.Status.DONE, PrintJob.Status.FAILED)
+
+    assert _wait(finished, 60, worker), f"the job was not taken up: {job.status}, attempt {job.attempts}"
+    assert job.status == PrintJob.Status.DONE, job.error
+    assert time.monotonic() - killed_at < 60
+    attempts = list(job.attempt_log.order_by("number"))
+    assert [(a.number, a.outcome) for a in attempts] == [(1, LOST), (2, DONE)]
+    assert f":{worker.pid}:" in attempts[1].worker
+    document.refresh_from_db()
+    assert document.stage == Stage.DISTRIBUTION
+    issued = [p for p in (settings.MEDIA_ROOT / storage.ISSUED_ROOT).rglob("*") if p.is_file()]
+    assert [p.relative_to(settings.MEDIA_ROOT).as_posix() for p in issued] == [document.issued_pdf.name]
+    assert storage.sha256_bytes(issued[0].read_bytes()) == document.issued_pdf_sha256
+    assert document.events.filter(action="print_requeued").count() == 1
+    assert verify(cleanup=False).ok
+
+
+def _stop(workers):
+    for worker in workers:
+        if worker.poll() is None:
+            worker.kill()
+        worker.wait(10)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_render_loses_nothing(cast, short_content, settings, tmp_path, monkeypatch):
+    settings.GONGWEN_PRINT_LEASE_SECONDS = LEASE
+    monkeypatch.setattr(printing, "dispatch", lambda job_id, backend_name=None: None)  # only the workers print
+    started = tmp_path / "render-started"
+    options = _workers(settings, started)
     workers = [subprocess.Popen([sys.executable, "-c", HANGING_WORKER], **options)]
     try:
         document = demo_path.take_through_path(short_content, cast["drafter"], until=Stage.PRINTING)
-        job = printing.request(document, cast["clerk"], backend_name="thread")
         # Undelivered, the job waits out its first lease; then the first worker takes it.
-        assert _wait(started.exists, LEASE + 30, workers[0]), "the first worker never started rendering"
-        job.refresh_from_db()
-        assert (job.status, job.attempts) == (PrintJob.Status.RUNNING, 1)
-        assert f":{workers[0].pid}:" in job.worker
-
-        os.kill(workers[0].pid, signal.SIGKILL)
-        workers[0].wait(10)
-        killed_at = time.monotonic()
+        job = printing.request(document, cast["clerk"], backend_name="thread")
+        killed_at = _kill_mid_render(workers[0], started, job)
         workers.append(subprocess.Popen([sys.executable, "manage.py", "print_worker"], **options))
-
-        def done():
-            job.refresh_from_db()
-            return job.status in (PrintJob.Status.DONE, PrintJob.Status.FAILED)
-
-        assert _wait(done, 60, workers[1]), f"the job was not taken up: {job.status}, attempt {job.attempts}"
-        taken_up_in = time.monotonic() - killed_at
-        assert job.status == PrintJob.Status.DONE, job.error
-        assert taken_up_in < 60
-        attempts = list(job.attempt_log.order_by("number"))
-        assert [(a.number, a.outcome) for a in attempts] == [(1, LOST), (2, DONE)]
-        assert f":{workers[0].pid}:" in attempts[0].worker and f":{workers[1].pid}:" in attempts[1].worker
-        document.refresh_from_db()
-        assert document.stage == Stage.DISTRIBUTION
-        issued = [p for p in (settings.MEDIA_ROOT / storage.ISSUED_ROOT).rglob("*") if p.is_file()]
-        assert [p.relative_to(settings.MEDIA_ROOT).as_posix() for p in issued] == [document.issued_pdf.name]
-        assert storage.sha256_bytes(issued[0].read_bytes()) == document.issued_pdf_sha256
-        assert document.events.filter(action="print_requeued").count() == 1
-        assert verify(cleanup=False).ok
+        _assert_taken_up(job, document, settings, killed_at, workers[1])
     finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-            worker.wait(10)
+        _stop(workers)
+
+
+@postgres_only
+@pytest.mark.skipif(not _redis_reachable(), reason="no Redis on 127.0.0.1:6379")
+@pytest.mark.django_db(transaction=True)
+def test_a_celery_worker_killed_mid_render_loses_nothing(cast, short_content, settings, tmp_path):
+    queue = f"gongwen-test-{uuid.uuid4().hex[:8]}"
+    broker = "redis://127.0.0.1:6379/15"
+    settings.GONGWEN_PRINT_LEASE_SECONDS = LEASE
+    settings.CELERY_BROKER_URL = broker
+    from config.celery import app
+
+    app.conf.broker_url = broker
+    app.conf.task_default_queue = queue
+    started = tmp_path / "render-started"
+    options = _workers(settings, started, CELERY_BROKER_URL=broker, CELERY_QUEUE=queue, GONGWEN_RENDER_BACKEND="celery")
+    workers = [subprocess.Popen([sys.executable, "-c", HANGING_CELERY_WORKER], **options)]
+    try:
+        document = demo_path.take_through_path(short_content, cast["drafter"], until=Stage.PRINTING)
+        job = printing.request(document, cast["clerk"], backend_name="celery")
+        killed_at = _kill_mid_render(workers[0], started, job)
+        # The second worker's dispatcher sends the job again once the dead one's lease ran out.
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
+             "--loglevel=WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"], **options))
+        _assert_taken_up(job, document, settings, killed_at, workers[1])
+    finally:
+        _stop(workers)
+        app.conf.broker_url = None
+        if shutil.which("redis-cli"):
+            subprocess.run(["redis-cli", "-n", "15", "DEL", queue], capture_output=True)
