@@ -2,12 +2,13 @@
 whose lease ran out is taken up again by a dispatcher; a slow attempt that lost its lease
 is fenced out (issue 9).
 
-The last two start real worker processes against PostgreSQL (`manage.py print_worker`,
+Two of them start real worker processes against PostgreSQL (`manage.py print_worker`,
 then Celery workers with Redis on 127.0.0.1:6379), kill the first with SIGKILL in the
 middle of a render, and watch the second finish the job.
 """
 
 import datetime
+import importlib
 import os
 import shutil
 import signal
@@ -18,7 +19,9 @@ import uuid
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from issuance import services, storage
@@ -169,6 +172,33 @@ def test_the_print_page_lists_the_attempts_of_the_job(cast, at_printing, undeliv
     assert "第2次尝试" in page and "中断（印制进程退出）" in page and "host:4242:gone" in page
 
 
+def test_each_process_starts_one_dispatcher_and_a_forked_child_its_own(monkeypatch):
+    started, hooks = [], []
+    monkeypatch.setattr(printing, "dispatch_forever", lambda backend_name=None: started.append(backend_name))
+    monkeypatch.setattr(printing, "_dispatcher_pid", None)
+    monkeypatch.setattr(os, "register_at_fork", lambda after_in_child: hooks.append(after_in_child))
+    printing.start_dispatcher("thread")
+    printing.start_dispatcher("thread")
+    deadline = time.monotonic() + 5
+    while not started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started == ["thread"] and len(hooks) == 1
+    monkeypatch.setattr(os, "getpid", lambda: -1)  # as in a forked child
+    hooks[0]()
+    deadline = time.monotonic() + 5
+    while len(started) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started == ["thread", "thread"] and len(hooks) == 1
+
+
+def test_the_wsgi_application_starts_the_dispatcher(monkeypatch):
+    calls = []
+    monkeypatch.setattr(printing, "start_dispatcher", lambda backend_name=None: calls.append(backend_name))
+    monkeypatch.delitem(sys.modules, "config.wsgi", raising=False)
+    importlib.import_module("config.wsgi")
+    assert calls == [None]
+
+
 # A worker process killed in the middle of a render ------------------------------------------
 
 # A worker whose render announces itself in a file, then hangs until it is killed; the
@@ -308,3 +338,33 @@ def test_a_celery_worker_killed_mid_render_loses_nothing(cast, short_content, se
         app.conf.broker_url = None
         if shutil.which("redis-cli"):
             subprocess.run(["redis-cli", "-n", "15", "DEL", queue], capture_output=True)
+
+
+# The upgrade ---------------------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_the_upgrade_records_the_attempts_of_existing_jobs_and_takes_up_those_left_running(cast, short_content):
+    document = demo_path.take_through_path(short_content, cast["drafter"], until=Stage.PRINTING)
+    before = [("issuance", "0004_drop_fixed_roles")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        executor.loader.build_graph()
+        OldJob = executor.loader.project_state(before).apps.get_model("issuance", "PrintJob")
+        started = timezone.now() - datetime.timedelta(minutes=3)
+        common = {"document_id": document.pk, "revision_id": document.signed_revision_id,
+                  "requested_by_id": cast["clerk"].pk, "started_at": started}
+        failed = OldJob.objects.create(status="failed", attempts=3, error="OSError: 磁盘已满", finished_at=started,
+                                       **common)
+        running = OldJob.objects.create(status="running", attempts=1, **common)
+    finally:
+        call_command("migrate", verbosity=0)
+    assert outcomes(PrintJob.objects.get(pk=failed.pk)) == [(1, "failed"), (2, "failed"), (3, "failed")]
+    assert PrintAttempt.objects.get(job_id=failed.pk, number=3).error == "OSError: 磁盘已满"
+    assert PrintAttempt.objects.get(job_id=failed.pk, number=1).error == "升级前的尝试，未记录详情"
+    job = PrintJob.objects.get(pk=running.pk)
+    assert outcomes(job) == [(1, "running")] and job.lease_until <= timezone.now()
+    # The old process that ran it is gone: the first sweep after the upgrade takes it up.
+    assert printing.sweep("inline") == [job.pk]
+    job.refresh_from_db()
+    assert job.status == PrintJob.Status.DONE and outcomes(job) == [(1, LOST), (2, DONE)]

@@ -93,7 +93,7 @@ class _Resources:
 
     Loading the faces and parsing a stylesheet is a third of the work for a short document,
     and a WeasyPrint `FontConfiguration` is never freed once made (it holds the system's
-    fontconfig set and Pango's caches, about 75 MB, even after the last reference to it is
+    fontconfig set and Pango's caches, 75–100 MB, even after the last reference to it is
     dropped), so each set is made once and reused. WeasyPrint's objects must not be used by
     two threads at once: a render borrows a set from the pool for its duration.
     """
