@@ -29,6 +29,17 @@ def envbool(name, default):
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
 
 
+def envnumber(name, default):
+    value = os.environ.get(name, default)
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}") from None
+    if number <= 0:
+        raise ImproperlyConfigured(f"{name} must be positive, not {value!r}")
+    return number
+
+
 def envlist(name, default):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -58,6 +69,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"  # never served directly: every file goes through a permission-checked view
+STORAGES = {
+    # Writes to a temporary name, fsyncs and links into place: no truncated file on a full disk.
+    "default": {"BACKEND": "issuance.storage.DurableFileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
 
@@ -203,6 +219,11 @@ if GONGWEN_RENDER_BACKEND not in ("thread", "celery", "inline"):
     raise ImproperlyConfigured("GONGWEN_RENDER_BACKEND must be thread, celery or inline")
 if GONGWEN_RENDER_BACKEND == "celery" and not CELERY_BROKER_URL:
     raise ImproperlyConfigured("GONGWEN_RENDER_BACKEND=celery needs CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0")
+# A print job's worker holds it by a lease renewed every third of it; every web process and
+# Celery worker sweeps for jobs whose lease ran out (their worker died) this often, so that
+# such a job is taken up again within lease + poll seconds.
+GONGWEN_PRINT_LEASE_SECONDS = envnumber("GONGWEN_PRINT_LEASE_SECONDS", "30")
+GONGWEN_PRINT_POLL_SECONDS = envnumber("GONGWEN_PRINT_POLL_SECONDS", "10")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "gongwen")

@@ -19,6 +19,11 @@ Files and rows are written so that neither outlives the other:
 - If the process dies before either happens, the journal stays; `discard_unfinished`
   (run by every later archive attempt and by `verify_archive`) then removes the files
   that no record references, once the attempt's transaction is known to be over.
+- Each file appears whole or not at all (storage.DurableFileSystemStorage), and a
+  journal is removed only once every file of its attempt is: a storage that refuses
+  the cleanup (read-only, full) leaves the journal for the next sweep.
+A storage that refuses a write is a StorageError with a message for the archivist, and
+the attempt leaves nothing.
 """
 
 import datetime
@@ -30,7 +35,7 @@ from pathlib import PurePosixPath
 
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import exchange, storage
@@ -179,13 +184,10 @@ def metadata(record, document, files):
 
 def render_draft_sheet(record, document, content):
     """The 发文稿纸 with every opinion, as PDF/A bytes (one A4 page, more if needed)."""
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint import HTML
 
-    from .render import fonts
-    from .render.layout import FontFetcher
+    from .render import layout
 
-    fonts.check_fonts()
     rows = opinions(document)
     signing = next((row for row in reversed(rows) if row["kind"] == StepKind.SIGN and row["decision_key"] == "approve"),
                    None)
@@ -208,22 +210,15 @@ def render_draft_sheet(record, document, content):
         "archived_at": _cn_datetime(record.archived_at),
     }
     html = render_to_string(DRAFT_SHEET_TEMPLATE, context)
-    font_config = FontConfiguration()
-    fetcher = FontFetcher()
-    stylesheet = CSS(string=get_template(DRAFT_SHEET_STYLESHEET).render({}), url_fetcher=fetcher, font_config=font_config)
-    return HTML(string=html, url_fetcher=fetcher).write_pdf(
-        font_config=font_config, stylesheets=[stylesheet], pdf_variant=PDF_VARIANT
-    )
+    # The 公文 renderer's pooled fonts and stylesheets: a font configuration of its own per
+    # sheet would never be freed (about 75 MB per archived document).
+    with layout.resources() as res:
+        return HTML(string=html, url_fetcher=res.fetcher).write_pdf(
+            font_config=res.font_config, stylesheets=[res.stylesheet(DRAFT_SHEET_STYLESHEET)], pdf_variant=PDF_VARIANT
+        )
 
 
 # Files without a record, and records without files -------------------------------
-
-def _delete(path):
-    try:
-        default_storage.delete(path)
-    except OSError:
-        logger.exception("归档清理：无法删除 %s", path)
-
 
 def _files_under(folder):
     """Every file below `folder`, by storage path; [] if it does not exist."""
@@ -240,12 +235,26 @@ def _files_under(folder):
 def _discard_attempt(state):
     """Finalizer of an attempt's on-commit hook: runs when the hook is dropped, after it ran
     (commit) or without running (rollback, closed connection). Touches only storage."""
-    if state["committed"]:
-        return
-    for path in state["paths"]:
-        _delete(path)
-    _delete(state["folder"])
-    _delete(state["journal"])
+    if not state["committed"]:
+        _discard(state["folder"], state["journal"], state["paths"])
+
+
+def _discard(folder, journal, paths=(), keep=frozenset()):
+    """Remove an attempt's files (those listed and whatever is in its folder) except `keep`,
+    then its folder if empty, then its journal, and only then: while a file may be left the
+    journal stays, so that the next sweep tries again. Returns the removed paths."""
+    try:
+        paths = set(paths) | set(_files_under(folder))
+    except OSError:
+        logger.exception("归档清理：无法列出 %s，保留日志 %s", folder, journal)
+        return []
+    removed = [path for path in sorted(paths - keep) if storage.delete(path)]
+    if len(removed) < len(paths - keep):
+        return removed
+    if not keep and not storage.delete(folder):
+        return removed
+    storage.delete(journal)
+    return removed
 
 
 class _Attempt:
@@ -258,7 +267,7 @@ class _Attempt:
             ensure_ascii=False,
         ).encode("utf-8")
         # Write-ahead: the journal exists before any file of the attempt.
-        self.journal = storage.store(f"{PENDING_DIR}/{PurePosixPath(folder).name}.json", journal).path
+        self.journal = storage.store(f"{PENDING_DIR}/{PurePosixPath(folder).name}.json", journal, what="归档日志").path
         self.state = {"committed": False, "paths": [], "folder": folder, "journal": self.journal}
         self._watch(self.state)
 
@@ -266,14 +275,14 @@ class _Attempt:
     def _watch(state):
         def committed():
             state["committed"] = True
-            _delete(state["journal"])
+            storage.delete(state["journal"])
 
         # Only Django keeps a reference to the hook; when it drops it, the finalizer runs.
         weakref.finalize(committed, _discard_attempt, state)
         transaction.on_commit(committed, robust=True)
 
     def store(self, name, data):
-        stored = storage.store(f"{self.folder}/{name}", data)
+        stored = storage.store(f"{self.folder}/{name}", data, what=f"档案文件“{name}”")
         self.state["paths"].append(stored.path)
         return stored
 
@@ -296,7 +305,7 @@ def pending_folders():
     for journal in _journals():
         try:
             folders.append(json.loads(storage.read(journal))["folder"])
-        except (OSError, ValueError, KeyError):
+        except (OSError, storage.StorageError, ValueError, KeyError):
             continue
     return folders
 
@@ -324,7 +333,7 @@ def discard_unfinished():
         try:
             entry = json.loads(storage.read(journal))
             folder, document_id = entry["folder"], entry["document"]
-        except (OSError, ValueError, KeyError):
+        except (OSError, storage.StorageError, ValueError, KeyError):
             logger.warning("归档清理：无法读取日志 %s", journal)
             continue
         if not folder.startswith(f"{ARCHIVE_ROOT}/"):
@@ -336,15 +345,8 @@ def discard_unfinished():
                 continue
         elif not Document.objects.select_for_update(skip_locked=True).filter(pk=document_id).values_list("pk"):
             continue  # the attempt's transaction still runs
-        files = _files_under(folder)
-        known = set(ArchiveFile.objects.filter(path__in=files).values_list("path", flat=True))
-        for path in files:
-            if path not in known:
-                _delete(path)
-                deleted.append(path)
-        if not known:
-            _delete(folder)
-        _delete(journal)
+        known = set(ArchiveFile.objects.filter(path__startswith=f"{folder}/").values_list("path", flat=True))
+        deleted += _discard(folder, journal, keep=known)
     return deleted
 
 
@@ -390,7 +392,7 @@ def create_record(document, user, retention, remarks=""):
     attempt = _Attempt(document, f"{ARCHIVE_ROOT}/{organ.fonds_code}/{year}/{code}_{secrets.token_hex(4)}")
     written = []
     try:
-        pdf = storage.read(document.issued_pdf.name)
+        pdf = storage.read(document.issued_pdf.name, what="正式文件")
         if storage.sha256_bytes(pdf) != document.issued_pdf_sha256:
             raise IssuanceError("正式文件的哈希值与印制时不符，已停止归档，请联系管理员")
         written.append((ArchiveFile.Kind.ISSUED_PDF, attempt.store(f"{document.doc_number}.pdf", pdf)))

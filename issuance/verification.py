@@ -12,19 +12,20 @@ Checks, without trusting anything but the recorded hashes:
   docs/tamper-evidence.md): each entry's HMAC with the history key, every anchor file's
   lines, and every head an anchor recorded still in its chain with the hash recorded; an
   entry without an HMAC (written before entries were sealed) only at or below such a head;
-- no file under the archive root that no record knows.
+- no file under the archive root or the issued PDFs' root that no record claims.
 Each mismatch is reported in Chinese with the 档号 or document and the file or entry.
 """
 
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from django.core.files.storage import default_storage
 from django.db import transaction
 
 from . import anchors, archiving, seals, storage
-from .models import ArchiveFile, ArchiveRecord, Document, Event, stage_label
+from .models import ArchiveFile, ArchiveRecord, Document, Event, PrintJob, stage_label
 
 GENESIS = "0" * 64
 CHUNK = 1 << 20
@@ -216,12 +217,25 @@ def check_archive_event(report, record, events):
 
 
 def check_orphans(report):
-    """Files under the archive root that no record references (and no archiving in progress owns)."""
+    """Files that no record claims: under the archive root, unless an archiving in progress
+    owns them, and under the issued PDFs' root, unless a print job now storing its
+    document's PDF may; a `.part` left by a write cut short is one of them."""
     known = set(ArchiveFile.objects.values_list("path", flat=True))
     pending = tuple(f"{folder}/" for folder in archiving.pending_folders())
     for path in archiving._files_under(archiving.ARCHIVE_ROOT):
         if path not in known and not path.startswith(pending):
-            report.add("档案目录", f"有未登记的文件：{path}")
+            report.add("档案目录", f"有未登记的文件：{path}{_partial_note(path)}")
+    issued = set(Document.objects.exclude(issued_pdf="").values_list("issued_pdf", flat=True))
+    printing = tuple(Document.objects.filter(print_jobs__status=PrintJob.Status.RUNNING)
+                     .values_list("doc_number", flat=True))
+    for path in archiving._files_under(storage.ISSUED_ROOT):
+        name = PurePosixPath(path).name.lstrip(".")
+        if path not in issued and not (printing and name.startswith(printing)):
+            report.add("正式文件目录", f"有不属于任何公文的文件：{path}{_partial_note(path)}")
+
+
+def _partial_note(path):
+    return "（写入中断留下的临时文件）" if path.endswith(storage.PARTIAL_SUFFIX) else ""
 
 
 def verify(cleanup=True):

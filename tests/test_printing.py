@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from pypdf import PdfReader
 
 from issuance import services, storage
@@ -198,13 +199,15 @@ def test_a_job_whose_worker_is_gone_can_be_tried_again(cast, at_printing, monkey
     client.force_login(cast["clerk"])
     with pytest.raises(IssuanceError, match="没有失败"):
         printing.retry(at_printing, cast["clerk"])
-    PrintJob.objects.filter(pk=job.pk).update(created_at=job.created_at - services.PRINT_JOB_TIMEOUT * 2)
     page = client.get(f"/tasks/{task.pk}/").content.decode()
-    assert "印制超时" in page and 'value="retry"' in page
+    assert "印制中" in page and 'value="retry"' not in page  # within its lease, the job is waited for
+    PrintJob.objects.filter(pk=job.pk).update(lease_until=timezone.now() - services.PRINT_JOB_STALE * 2)
+    page = client.get(f"/tasks/{task.pk}/").content.decode()
+    assert "印制服务无响应" in page and 'value="retry"' in page
     monkeypatch.undo()
     assert client.post(f"/tasks/{task.pk}/", {"action": "retry"}).status_code == 302
     statuses = list(at_printing.print_jobs.order_by("pk").values_list("status", "error"))
-    assert statuses[0][0] == "failed" and "未完成" in statuses[0][1]
+    assert statuses[0][0] == "failed" and "长时间无响应" in statuses[0][1]
     assert statuses[1][0] == "done"
     assert Document.objects.get(pk=at_printing.pk).stage == Stage.DISTRIBUTION
 
@@ -213,7 +216,7 @@ def test_a_job_whose_worker_is_gone_can_be_tried_again(cast, at_printing, monkey
 def test_nobody_but_the_organs_clerk_may_give_up_a_stale_job(cast, at_printing, monkeypatch, name):
     monkeypatch.setattr(printing, "dispatch", lambda job_id, backend_name=None: None)  # the worker never comes
     job = printing.request(at_printing, cast["clerk"], backend_name="thread")
-    PrintJob.objects.filter(pk=job.pk).update(created_at=job.created_at - services.PRINT_JOB_TIMEOUT * 2)
+    PrintJob.objects.filter(pk=job.pk).update(lease_until=timezone.now() - services.PRINT_JOB_STALE * 2)
     with pytest.raises(IssuanceError):
         printing.retry(at_printing, cast[name])
     job.refresh_from_db()

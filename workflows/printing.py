@@ -7,14 +7,25 @@
 Jobs are passed by id; an attempt that fails is retried, and the last failure stays on the
 document page with a button to try again. A job that finished rendering completes the
 document's 印制 task, so the flow moves on to 核发.
+
+No job is lost with its worker. An attempt holds its job by a lease on the job's row,
+renewed while it renders (`_Lease`); a worker that dies stops renewing. Every process
+that prints runs a dispatcher (a thread of each web process and of each Celery worker, or
+`manage.py print_worker` in the foreground) that sweeps every GONGWEN_PRINT_POLL_SECONDS
+for jobs whose lease ran out and dispatches them again, so such a job is taken up within
+lease + poll seconds. A slow attempt that lost its lease is fenced out by its attempt
+number: what it renders is refused. docs/printing.md says why this and not a task queue.
 """
 
 import logging
+import os
+import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, connections, transaction
 
 from issuance import services
 from issuance.exceptions import IssuanceError
@@ -48,8 +59,8 @@ def request(document, user, backend_name=None):
 
 
 def retry(document, user, backend_name=None):
-    """Try again after a failed job, or one whose worker is gone: a new job, so that every
-    attempt stays on record."""
+    """Try again after a failed job, or one that no dispatcher took up: a new job, so that
+    every attempt stays on record."""
     services.abandon_stale_print_job(document, user)
     last = services.last_print_job(document)
     if last is None or last.status != PrintJob.Status.FAILED:
@@ -85,34 +96,112 @@ def _run_in_thread(job_id):
 
 def run_with_retries(job_id, pause=2.0):
     for attempt in range(MAX_ATTEMPTS):
-        final = attempt == MAX_ATTEMPTS - 1
         try:
-            run(job_id, final=final)
+            run(job_id)
             return
         except Exception:
-            if final:
-                return
             time.sleep(pause * 2 ** attempt)
 
 
-def run(job_id, final=True):
-    """One attempt at a job. On failure the job records the error; unless `final`, the
-    error is raised again so that the caller (a retry loop, Celery) tries once more."""
-    job = services.start_print_job(job_id)
+def worker_name():
+    """Who makes an attempt, as the job records it: host, process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+
+
+def run(job_id):
+    """One attempt at a job. On failure the job records the error; unless that was its last
+    attempt, the error is raised again so that the caller (a retry loop, Celery) tries once
+    more."""
+    job = services.start_print_job(job_id, worker_name())
     if job is None:
         return None
+    attempt = job.attempts
     try:
-        pdf, printed_date = services.render_issue(job)
-        task = _print_task(job.document)
-        actions.complete(task, job.requested_by, lambda: services.finish_print(job, pdf, printed_date))
+        with _Lease(job_id, attempt):
+            pdf, printed_date = services.render_issue(job)
+            task = _print_task(job.document)
+            actions.complete(task, job.requested_by, lambda: services.finish_print(job, pdf, printed_date))
     except Exception as exc:
-        logger.exception("print job %s failed (attempt %s)", job_id, job.attempts)
+        logger.exception("print job %s failed (attempt %s)", job_id, attempt)
         message = exc.message if isinstance(exc, IssuanceError) else f"{type(exc).__name__}: {exc}"
-        services.fail_print_job(job_id, message, final=final)
+        final = attempt >= MAX_ATTEMPTS
+        services.fail_print_job(job_id, attempt, message, final=final)
         if not final:
             raise
         return None
     return job
+
+
+class _Lease:
+    """While an attempt runs, renew its job's lease every third of the lease, from a thread
+    of its own: rendering holds the attempt's thread for seconds at a time."""
+
+    def __init__(self, job_id, attempt):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, args=(job_id, attempt), daemon=True,
+                                        name=f"gongwen-print-lease-{job_id}")
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+
+    def _renew(self, job_id, attempt):
+        try:
+            while not self._stop.wait(services.print_lease().total_seconds() / 3):
+                try:
+                    if not services.renew_print_lease(job_id, attempt):
+                        return  # taken up again elsewhere: finish_print will refuse this attempt
+                except DatabaseError:
+                    logger.warning("print job %s: lease not renewed this time", job_id, exc_info=True)
+        finally:
+            connections.close_all()
+
+
+# The dispatcher ----------------------------------------------------------------------
+
+def sweep(backend_name=None):
+    """Dispatch again every job whose worker is gone (see services.requeue_lost_print_jobs);
+    returns their ids."""
+    lost = services.requeue_lost_print_jobs(MAX_ATTEMPTS)
+    for job_id in lost:
+        logger.warning("print job %s lost its worker: dispatched again", job_id)
+        dispatch(job_id, backend_name)
+    return lost
+
+
+def dispatch_forever(backend_name=None):
+    """Sweep every GONGWEN_PRINT_POLL_SECONDS, for ever. With "inline", the jobs taken up
+    are printed in this thread (`manage.py print_worker`)."""
+    while True:
+        time.sleep(settings.GONGWEN_PRINT_POLL_SECONDS)
+        try:
+            sweep(backend_name)
+        except Exception:  # the next sweep tries again: a dispatcher must not die of a database hiccup
+            logger.exception("print dispatcher: sweep failed")
+        finally:
+            connections.close_all()
+
+
+_dispatcher_lock = threading.Lock()
+_dispatcher_pid = None
+
+
+def start_dispatcher(backend_name=None):
+    """Start this process's dispatcher thread, once per process; a process forked from this
+    one (a pre-loading WSGI server's workers) starts its own, as it inherits no thread."""
+    global _dispatcher_pid
+    with _dispatcher_lock:
+        if _dispatcher_pid == os.getpid():
+            return
+        if _dispatcher_pid is None:
+            os.register_at_fork(after_in_child=lambda: start_dispatcher(backend_name))
+        _dispatcher_pid = os.getpid()
+    threading.Thread(target=dispatch_forever, args=(backend_name,), daemon=True,
+                     name="gongwen-print-dispatcher").start()
 
 
 def _print_task(document):

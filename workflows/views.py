@@ -168,7 +168,8 @@ class TaskView(View):
             actions.complete(self.task, request.user, lambda: self.perform(form))
         except IssuanceError as error:
             messages.error(request, error.message)
-            return self.render(form, status=400)
+            # 503 when the storage refused (StorageError): the request itself was fine.
+            return self.render(form, status=getattr(error, "http_status", 400))
         messages.success(request, self.done_message(form))
         return redirect("document", pk=self.document.pk)
 
@@ -236,7 +237,8 @@ class PrintTaskView(TaskView):
     def extra_context(self):
         job = services.last_print_job(self.document)
         return {"job": job, "job_active": job is not None and job.status in ("queued", "running"),
-                "job_stale": job is not None and services.is_stale(job)}
+                "job_stale": job is not None and services.is_stale(job),
+                "attempts": list(job.attempt_log.all()) if job else []}
 
     def post(self, request, *args, **kwargs):
         action = request.POST.get("action")

@@ -22,6 +22,7 @@ from .records import (
     IssuedNumber,
     NumberSequence,
     NumberVoid,
+    PrintAttempt,
     PrintJob,
     RecipientOrgan,
     Retention,
@@ -42,6 +43,6 @@ __all__ = [
     "EDITABLE_STAGES", "DEPARTMENT_ROLES", "REVIEW_KINDS", "STEP_ROLES",
     "Actor", "AppendOnlyModel", "AppendOnlyQuerySet", "Appointment", "ArchiveFile", "ArchiveRecord", "ChainStep",
     "ChainVersion", "CommonPhrase", "Decision", "Delegation", "Department", "Distribution", "Document", "DocumentUserObjectPermission", "Event",
-    "IssuedNumber", "Notice", "NumberSequence", "NumberVoid", "Opinion", "Organ", "PrintJob", "RecipientOrgan", "Retention",
+    "IssuedNumber", "Notice", "NumberSequence", "NumberVoid", "Opinion", "Organ", "PrintAttempt", "PrintJob", "RecipientOrgan", "Retention",
     "ReviewChain", "Revision", "Role", "Round", "Stage", "StepKind", "StepState", "display_name", "stage_label",
 ]

@@ -1,6 +1,6 @@
 """What the office records about a document once it is signed: its 发文字号 (and the 空号
 of each sequence), the address book of recipient organs and the copies sent, the print
-jobs, and the archive record with its files. Append-only, like the history.
+jobs and their attempts, and the archive record with its files. Append-only, like the history.
 """
 
 from django.conf import settings
@@ -186,7 +186,11 @@ class ArchiveFile(AppendOnlyModel):
 class PrintJob(models.Model):
     """印制 in the background: one rendering of a signed revision, retried until it succeeds.
 
-    Kept after it finishes, so that the document page can show what happened.
+    A worker holds a running job by a lease (`lease_until`) that it renews while it renders;
+    a job whose lease ran out lost its worker (a crash, a kill, a restart) and is taken up
+    again by any process's dispatcher (workflows.printing). A queued job's lease is the time
+    its dispatched worker has to take it before the dispatchers do. Each attempt is a
+    PrintAttempt. Kept after it finishes, so that the document page can show what happened.
     """
 
     class Status(models.TextChoices):
@@ -204,6 +208,8 @@ class PrintJob(models.Model):
     created_at = models.DateTimeField("申请时间", default=timezone.now)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    lease_until = models.DateTimeField("租约到期", null=True, blank=True)
+    worker = models.CharField("执行进程", max_length=200, blank=True)
 
     class Meta:
         verbose_name = "印制任务"
@@ -215,3 +221,32 @@ class PrintJob(models.Model):
                 fields=["document"], condition=Q(status__in=["queued", "running"]), name="print_job_one_active"
             ),
         ]
+        indexes = [
+            # The dispatchers' sweep: active jobs whose lease ran out.
+            models.Index(fields=["lease_until"], condition=Q(status__in=["queued", "running"]),
+                         name="print_job_active_lease"),
+        ]
+
+
+class PrintAttempt(models.Model):
+    """One attempt at a print job: which process made it, when, and how it ended."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "进行中"
+        DONE = "done", "完成"
+        FAILED = "failed", "失败"
+        LOST = "lost", "中断（印制进程退出）"
+
+    job = models.ForeignKey(PrintJob, on_delete=models.PROTECT, related_name="attempt_log", verbose_name="印制任务")
+    number = models.PositiveIntegerField("第几次")
+    worker = models.CharField("执行进程", max_length=200, blank=True)
+    outcome = models.CharField("结果", max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
+    error = models.TextField("错误信息", blank=True)
+    started_at = models.DateTimeField("开始时间", default=timezone.now)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "印制尝试"
+        verbose_name_plural = "印制尝试"
+        ordering = ["job", "number"]
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="print_attempt_unique_number")]

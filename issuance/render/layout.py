@@ -23,6 +23,7 @@ fonts (`FontFetcher`).
 """
 
 import collections
+import contextlib
 import functools
 import hashlib
 import io
@@ -86,45 +87,94 @@ def _template_dir():
     return Path(settings.BASE_DIR) / "templates" / "issuance" / "pdf"
 
 
-class _Resources(threading.local):
-    """The font configuration and the parsed stylesheet, made once per thread.
+class _Resources:
+    """A font configuration, a fetcher and the parsed stylesheets: what every render needs
+    and no document changes.
 
-    Loading the four Fandol faces and parsing the stylesheet is a third of the work for a
-    short document; they do not depend on the document. WeasyPrint's objects are not
-    meant to be shared between threads, so each thread keeps its own.
+    Loading the faces and parsing a stylesheet is a third of the work for a short document,
+    and a WeasyPrint `FontConfiguration` is never freed once made (it holds the system's
+    fontconfig set and Pango's caches, 75–100 MB, even after the last reference to it is
+    dropped), so each set is made once and reused. WeasyPrint's objects must not be used by
+    two threads at once: a render borrows a set from the pool for its duration.
     """
 
-    font_config = None
-    stylesheet = None
-    fetcher = None
+    def __init__(self):
+        fonts.check_fonts()
+        self.fetcher = FontFetcher()
+        self.font_config = FontConfiguration()
+        self._stylesheets = {}
 
-    def get(self):
-        if self.font_config is None:
-            fonts.check_fonts()
-            self.fetcher = FontFetcher()
-            self.font_config = FontConfiguration()
-            self.stylesheet = CSS(
-                string=get_template(STYLESHEET).render({}),
+    def stylesheet(self, name):
+        """The parsed stylesheet of template `name` (its @font-face rules go into this set's
+        font configuration once)."""
+        if name not in self._stylesheets:
+            self._stylesheets[name] = CSS(
+                string=get_template(name).render({}),
                 base_url=_template_dir().as_uri() + "/",
                 url_fetcher=self.fetcher,
                 font_config=self.font_config,
             )
-        return self
+        return self._stylesheets[name]
 
 
-_resources = _Resources()
+class _Pool:
+    """At most SLOTS resource sets per process, each lent to one render at a time.
+
+    Bounded by concurrency, not by thread: a server that starts a thread per request
+    (Django's runserver) would otherwise make, and keep, a set per request.
+    """
+
+    SLOTS = 2  # the machine's cores; a third concurrent render waits for a set
+
+    def __init__(self):
+        self._idle = []
+        self._lent = 0
+        self._generation = 0
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def borrow(self):
+        with self._changed:
+            while not self._idle and self._lent >= self.SLOTS:
+                self._changed.wait()
+            self._lent += 1
+            generation = self._generation
+            resources = self._idle.pop() if self._idle else None
+        try:
+            resources = resources or _Resources()
+            yield resources
+        finally:
+            with self._changed:
+                self._lent -= 1
+                if resources is not None and generation == self._generation:
+                    self._idle.append(resources)
+                self._changed.notify()
+
+    def reset(self):
+        """Forget every set made so far: the next render makes a new one."""
+        with self._changed:
+            self._idle.clear()
+            self._generation += 1
+
+
+_pool = _Pool()
 
 
 def reset_resources():
-    """Forget this thread's font configuration and stylesheet (tests that watch fetches)."""
-    _resources.font_config = _resources.stylesheet = _resources.fetcher = None
+    """Start from fresh font configurations and stylesheets (tests that watch fetches)."""
+    _pool.reset()
 
 
-def _layout(context):
-    res = _resources.get()
+def resources():
+    """Borrow a resource set for one render, as `with resources() as res:`. Everything that
+    touches the fonts, layout and writing the PDF alike, happens inside the block."""
+    return _pool.borrow()
+
+
+def _layout(res, context):
     html = render_to_string(TEMPLATE, context)
     return HTML(string=html, base_url=_template_dir().as_uri() + "/", url_fetcher=res.fetcher).render(
-        font_config=res.font_config, stylesheets=[res.stylesheet], pdf_variant=PDF_VARIANT
+        font_config=res.font_config, stylesheets=[res.stylesheet(STYLESHEET)], pdf_variant=PDF_VARIANT
     )
 
 
@@ -166,9 +216,10 @@ def _drop_footnotes(page):
     ]
 
 
-def layout_document(doc, *, draft=False):
-    """The laid-out WeasyPrint document of `doc`, before justification."""
-    document = _layout(build_context(doc, draft=draft))
+def layout_document(res, doc, *, draft=False):
+    """The laid-out WeasyPrint document of `doc`, before justification, made with the
+    borrowed resource set `res`."""
+    document = _layout(res, build_context(doc, draft=draft))
     banji = _banji_page(document)
     if banji is None:
         return document
@@ -183,15 +234,15 @@ def layout_document(doc, *, draft=False):
     for page in pages:
         _drop_footnotes(page)
     blank_before = len(pages) % 2 == 0
-    extra = _layout(build_context(doc, draft=draft, banji_only=True, blank_before=blank_before))
+    extra = _layout(res, build_context(doc, draft=draft, banji_only=True, blank_before=blank_before))
     if len(extra.pages) != 1 + blank_before:
         # A 版记 taller than a page (a 抄送 of hundreds of organs) cannot sit at the foot of
         # one: it runs in the normal flow from the top of its first page instead, and a
         # blank page before it keeps the last page even.
         logger.warning("版记 taller than a page: set in the flow, not at the foot of the page")
-        extra = _layout(build_context(doc, draft=draft, banji_only=True, banji_flow=True))
+        extra = _layout(res, build_context(doc, draft=draft, banji_only=True, banji_flow=True))
         if (len(pages) + len(extra.pages)) % 2:
-            extra = _layout(build_context(doc, draft=draft, banji_only=True, banji_flow=True, blank_before=True))
+            extra = _layout(res, build_context(doc, draft=draft, banji_only=True, banji_flow=True, blank_before=True))
     return document.copy(pages + extra.pages)
 
 
@@ -204,10 +255,11 @@ class Rendered:
 
 def render(doc, *, draft=False):
     """Lay out `doc` per GB/T 9704: the PDF/A-2b bytes and what the layout had to do."""
-    document = layout_document(doc, draft=draft)
-    justified = patches.justify(document)
-    document.metadata = metadata.metadata_for(doc, document.metadata)
-    pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
+    with resources() as res:
+        document = layout_document(res, doc, draft=draft)
+        justified = patches.justify(document)
+        document.metadata = metadata.metadata_for(doc, document.metadata)
+        pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
     _remember_pages(pdf, len(document.pages))
     return Rendered(pdf, len(document.pages), justified.spread)
 

@@ -8,7 +8,7 @@ call these; none of them re-implements a rule found here.
 from .delegation import delegate, end_delegation
 from .drafting import can_edit, check_copies, create_draft, grant_access, save_content
 from .issuing import (
-    PRINT_JOB_TIMEOUT,
+    PRINT_JOB_STALE,
     abandon_stale_print_job,
     active_print_job,
     archive,
@@ -20,9 +20,12 @@ from .issuing import (
     is_stale,
     known_recipients,
     last_print_job,
+    print_lease,
     register,
     render_issue,
+    renew_print_lease,
     request_print,
+    requeue_lost_print_jobs,
     save_recipient,
     split_recipients,
     start_print_job,
@@ -52,11 +55,12 @@ from . import phrases
 from .notices import mark_read, notify
 
 __all__ = [
-    "PRINT_JOB_TIMEOUT", "STAGE_OF_KIND", "abandon_stale_print_job", "active_print_job", "active_round", "archive",
+    "PRINT_JOB_STALE", "STAGE_OF_KIND", "abandon_stale_print_job", "active_print_job", "active_round", "archive",
     "can_edit", "check_copies", "claim", "copies_are_numbered", "create_draft", "decide", "default_recipients",
     "delegate", "distribute", "end_delegation", "fail_print_job", "finish_print", "grant_access", "holders",
     "holders_label", "is_stale", "known_recipients", "last_print_job", "mark_read", "may_take_back", "may_urge",
-    "notify", "open_states", "phrases", "progress", "refusal", "register", "release", "render_issue", "request_print",
-    "require_step", "return_targets", "save_content", "save_recipient", "split_recipients", "start_print_job",
-    "submit", "take_back", "take_back_target", "urge", "void_and_reregister",
+    "notify", "open_states", "phrases", "print_lease", "progress", "refusal", "register", "release", "render_issue",
+    "renew_print_lease", "request_print", "requeue_lost_print_jobs", "require_step", "return_targets", "save_content",
+    "save_recipient", "split_recipients", "start_print_job", "submit", "take_back", "take_back_target", "urge",
+    "void_and_reregister",
 ]

@@ -6,12 +6,14 @@ writes the history; finishing the step opens the next.
 
 import datetime
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import exchange, numbering, storage
 from ..exceptions import IssuanceError
-from ..models import Distribution, Notice, PrintJob, RecipientOrgan, Role, StepKind
+from ..models import Distribution, Document, Notice, PrintAttempt, PrintJob, RecipientOrgan, Role, StepKind
 from ..roles import require
 from .drafting import check_copies
 from .history import lock, move, note
@@ -35,37 +37,45 @@ def register(document, user, copies):
 
 
 def active_print_job(document):
-    return document.print_jobs.filter(status__in=[PrintJob.Status.QUEUED, PrintJob.Status.RUNNING]).first()
+    return document.print_jobs.filter(status__in=ACTIVE).first()
 
 
 def last_print_job(document):
     return document.print_jobs.order_by("-created_at", "-pk").first()
 
 
-# A job queued or running longer than this has lost its worker (a restart, a crash).
-PRINT_JOB_TIMEOUT = datetime.timedelta(minutes=10)
+ACTIVE = (PrintJob.Status.QUEUED, PrintJob.Status.RUNNING)
+# A job whose lease ran out this long ago was taken up by no dispatcher: none is running
+# (every web process and Celery worker runs one), so the office may give it up by hand.
+PRINT_JOB_STALE = datetime.timedelta(minutes=2)
+
+
+def print_lease():
+    """How long a worker holds a job without renewing it (renewed every third of it)."""
+    return datetime.timedelta(seconds=settings.GONGWEN_PRINT_LEASE_SECONDS)
 
 
 def is_stale(job):
-    if job.status not in (PrintJob.Status.QUEUED, PrintJob.Status.RUNNING):
+    if job.status not in ACTIVE:
         return False
-    return timezone.now() - (job.started_at or job.created_at) > PRINT_JOB_TIMEOUT
+    return job.lease_until is None or timezone.now() - job.lease_until > PRINT_JOB_STALE
 
 
 @transaction.atomic
 def abandon_stale_print_job(document, user):
-    """Give up a job whose worker is gone, so that 印制 can be tried again; nothing is lost:
-    the job stays on record as failed. Only someone who may do the 印制 may give it up."""
+    """Give up a job that no dispatcher took up, so that 印制 can be tried again; nothing is
+    lost: the job stays on record as failed. Only someone who may do the 印制 may give it up."""
     document = lock(document)
     require_step(document, user, StepKind.PRINT)
     job = active_print_job(document)
     if job is None or not is_stale(job):
         return None
     job = PrintJob.objects.select_for_update().get(pk=job.pk)
-    job.status = PrintJob.Status.FAILED
-    job.error = f"超过 {int(PRINT_JOB_TIMEOUT.total_seconds() // 60)} 分钟未完成，已停止等待"
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error", "finished_at"])
+    now = timezone.now()
+    job.error = "印制服务长时间无响应，已停止等待"
+    _end_attempt(job, PrintAttempt.Outcome.LOST, job.error, now)
+    job.status, job.finished_at, job.lease_until = PrintJob.Status.FAILED, now, None
+    job.save(update_fields=["status", "error", "finished_at", "lease_until"])
     note(document, user, "print_failed", job=job.pk, reason=job.error)
     return job
 
@@ -81,22 +91,82 @@ def request_print(document, user):
     require_step(document, user, StepKind.PRINT)
     if active_print_job(document) is not None:
         raise IssuanceError("正在印制，请稍候")
-    job = PrintJob.objects.create(document=document, revision=document.signed_revision, requested_by=user)
+    job = PrintJob.objects.create(document=document, revision=document.signed_revision, requested_by=user,
+                                  lease_until=timezone.now() + print_lease())
     note(document, user, "print_requested", job=job.pk, revision=document.signed_revision.number)
     return job
 
 
 @transaction.atomic
-def start_print_job(job_id):
-    """Mark a queued job as running; None if it is not queued (done, or taken by another worker)."""
+def start_print_job(job_id, worker):
+    """Take a queued job for one attempt by `worker`, under a fresh lease; None if it is not
+    queued (done, failed, or taken by another worker)."""
     job = PrintJob.objects.select_for_update().filter(pk=job_id, status=PrintJob.Status.QUEUED).first()
     if job is None:
         return None
+    now = timezone.now()
     job.status = PrintJob.Status.RUNNING
     job.attempts += 1
-    job.started_at = timezone.now()
-    job.save(update_fields=["status", "attempts", "started_at"])
+    job.started_at, job.worker, job.lease_until = now, worker[:200], now + print_lease()
+    job.save(update_fields=["status", "attempts", "started_at", "worker", "lease_until"])
+    PrintAttempt.objects.create(job=job, number=job.attempts, worker=job.worker, started_at=now)
     return job
+
+
+def renew_print_lease(job_id, attempt):
+    """Extend the lease of attempt `attempt` while it renders; False once the job is no
+    longer that attempt's (it was taken up again after the lease ran out, or it ended).
+    Never waits for a row lock: a lock held means the job is being finished or swept."""
+    with transaction.atomic():
+        held = PrintJob.objects.select_for_update(nowait=True).filter(
+            pk=job_id, status=PrintJob.Status.RUNNING, attempts=attempt).only("pk").first()
+        if held is None:
+            return False
+        PrintJob.objects.filter(pk=job_id).update(lease_until=timezone.now() + print_lease())
+    return True
+
+
+def requeue_lost_print_jobs(max_attempts):
+    """The jobs whose worker is gone, made ready to be taken again; returns their ids.
+
+    A running job whose lease ran out lost its worker: its attempt is recorded as lost,
+    and it is queued again, unless it has had `max_attempts` (a document that kills its
+    worker each time fails). A queued job that no worker took while its lease ran was
+    never delivered (its process died first). Each gets a fresh lease, in which the caller
+    dispatches it. Locks the document, then the job, as `finish_print` does.
+    """
+    now = timezone.now()
+    due = PrintJob.objects.filter(Q(lease_until__lt=now) | Q(lease_until__isnull=True), status__in=ACTIVE)
+    taken = []
+    for job_id, document_id in due.values_list("pk", "document_id"):
+        with transaction.atomic():
+            document = Document.objects.select_for_update().get(pk=document_id)
+            job = due.select_for_update().filter(pk=job_id).first()
+            if job is None:
+                continue  # finished or taken meanwhile
+            fields = ["lease_until"]
+            if job.status == PrintJob.Status.RUNNING:
+                reason = f"印制进程（{job.worker or '未知'}）中断：租约已于{timezone.localtime(job.lease_until):%H:%M:%S}到期"
+                _end_attempt(job, PrintAttempt.Outcome.LOST, reason, now)
+                if job.attempts >= max_attempts:
+                    job.error = f"印制进程连续中断，已尝试 {job.attempts} 次：{reason}"
+                    job.status, job.finished_at, job.lease_until = PrintJob.Status.FAILED, now, None
+                    job.save(update_fields=["status", "error", "finished_at", "lease_until"])
+                    note(document, None, "print_failed", job=job.pk, attempts=job.attempts, reason=job.error[:200])
+                    continue
+                job.status = PrintJob.Status.QUEUED
+                fields.append("status")
+                note(document, None, "print_requeued", job=job.pk, attempt=job.attempts, worker=job.worker)
+            job.lease_until = now + print_lease()
+            job.save(update_fields=fields)
+            taken.append(job.pk)
+    return taken
+
+
+def _end_attempt(job, outcome, error="", when=None):
+    """Close the job's current attempt (the last one) with `outcome`."""
+    PrintAttempt.objects.filter(job=job, number=job.attempts, outcome=PrintAttempt.Outcome.RUNNING).update(
+        outcome=outcome, error=error[:2000], finished_at=when or timezone.now())
 
 
 def render_issue(job):
@@ -117,9 +187,11 @@ def finish_print(job, pdf, printed_date):
     from ..render import layout
 
     document = lock(job.document)
+    attempt = job.attempts
     job = PrintJob.objects.select_for_update().get(pk=job.pk)
     state = document.step_states.filter(kind=StepKind.PRINT, status="open").first()
-    if state is None or job.status != PrintJob.Status.RUNNING:
+    if state is None or job.status != PrintJob.Status.RUNNING or job.attempts != attempt:
+        # An attempt whose lease ran out and was taken up again stores nothing.
         raise IssuanceError("印制任务已失效")
     if document.signed_revision_id != job.revision_id:
         raise IssuanceError("签发稿已变更，印制任务作废")
@@ -131,7 +203,9 @@ def finish_print(job, pdf, printed_date):
     job.status = PrintJob.Status.DONE
     job.error = ""
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error", "finished_at"])
+    job.lease_until = None
+    job.save(update_fields=["status", "error", "finished_at", "lease_until"])
+    _end_attempt(job, PrintAttempt.Outcome.DONE, when=job.finished_at)
     move(document, job.requested_by, "print", complete_step(document, state, job.requested_by), path=stored.path,
          sha256=stored.sha256,
           pages=document.issued_pages, revision=job.revision.number, job=job.pk)
@@ -139,16 +213,23 @@ def finish_print(job, pdf, printed_date):
 
 
 @transaction.atomic
-def fail_print_job(job_id, error, final):
-    """Record a failed attempt: the job waits for its next try, or, after the last, shows
-    on the document page with a button to try again."""
+def fail_print_job(job_id, attempt, error, final):
+    """Record that attempt `attempt` failed: the job waits for its next try, or, after the
+    last, shows on the document page with a button to try again. Nothing changes if the
+    job is no longer that attempt's (it was taken up again meanwhile)."""
+    document = lock(PrintJob.objects.get(pk=job_id).document)
     job = PrintJob.objects.select_for_update().get(pk=job_id)
+    if job.status != PrintJob.Status.RUNNING or job.attempts != attempt:
+        return job
+    now = timezone.now()
+    _end_attempt(job, PrintAttempt.Outcome.FAILED, error, now)
     job.error = error[:2000]
     job.status = PrintJob.Status.FAILED if final else PrintJob.Status.QUEUED
-    job.finished_at = timezone.now() if final else None
-    job.save(update_fields=["error", "status", "finished_at"])
+    job.finished_at = now if final else None
+    # The retry is the failed worker's to make; the dispatchers step in once this runs out.
+    job.lease_until = None if final else now + print_lease()
+    job.save(update_fields=["error", "status", "finished_at", "lease_until"])
     if final:
-        document = lock(job.document)
         note(document, None, "print_failed", job=job.pk, attempts=job.attempts, reason=job.error[:200])
     return job
 

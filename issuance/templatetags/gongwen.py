@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "print_requested": "申请印制",
     "print": "印制正式文件",
     "print_failed": "印制失败",
+    "print_requeued": "印制进程中断，任务重新排队",
     "void_number": "作废文号，重新登记",
     "distribute": "核发",
     "archive": "归档",
