@@ -164,7 +164,7 @@ def archived_documents(count, seed=11):
             document_id, revision_id = ids.next_id(Document), ids.next_id(Revision)
             drafter = world["drafter"]
             documents.append(Document(
-                pk=document_id, organ=organ, department=department, drafter=drafter, stage="archived", title=title,
+                pk=document_id, organ=organ, department=department, drafter=drafter, stage="archived", title=title, doc_type="通知",
                 current_revision_id=revision_id, signed_revision_id=revision_id, signed_by=world["actors"][5],
                 signed_at=when, doc_number=number, copies=10, printed_date=when.date(), issued_pages=1, round=1,
                 created_at=when, updated_at=when,

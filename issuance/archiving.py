@@ -182,22 +182,22 @@ def metadata(record, document, files):
     }
 
 
-def render_draft_sheet(record, document, content):
-    """The 发文稿纸 with every opinion, as PDF/A bytes (one A4 page, more if needed)."""
-    from weasyprint import HTML
-
-    from .render import layout
-
+def draft_sheet(document, content):
+    """What the 发文稿纸 shows: every opinion in order, and the boxes of the paper form: 签发,
+    会签 (each party's last approval in the round that was signed), 核稿 (the review steps'
+    last opinions of the current round), 拟稿."""
     rows = opinions(document)
     signing = next((row for row in reversed(rows) if row["kind"] == StepKind.SIGN and row["decision_key"] == "approve"),
                    None)
-    # The 会签栏: each party's last opinion in the round that was signed.
-    countersigned = {}
+    countersigned, reviewed = {}, {}
     for row in rows:
-        if row["party"] and row["round"] == document.round and row["decision_key"] == "approve":
+        if row["round"] != document.round:
+            continue
+        if row["party"] and row["decision_key"] == "approve":
             countersigned[row["party"]] = row
-    context = {
-        "record": record,
+        elif row["kind"] in (StepKind.REVIEW, StepKind.RECHECK) and not row["party"]:
+            reviewed[row["step"]] = row
+    return {
         "document": document,
         "content": content,
         "organ_name": document.organ.name,
@@ -207,8 +207,17 @@ def render_draft_sheet(record, document, content):
         "opinions": rows,
         "signing": signing,
         "countersigned": list(countersigned.values()),
-        "archived_at": _cn_datetime(record.archived_at),
+        "reviewed": list(reviewed.values()),
     }
+
+
+def render_draft_sheet(record, document, content):
+    """The 发文稿纸 with every opinion, as PDF/A bytes (one A4 page, more if needed)."""
+    from weasyprint import HTML
+
+    from .render import layout
+
+    context = {**draft_sheet(document, content), "record": record, "archived_at": _cn_datetime(record.archived_at)}
     html = render_to_string(DRAFT_SHEET_TEMPLATE, context)
     # The 公文 renderer's pooled fonts and stylesheets: a font configuration of its own per
     # sheet would never be freed (about 75 MB per archived document).

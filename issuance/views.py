@@ -11,16 +11,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 
-from . import chains, diffing, exchange, previews, services
+from . import archiving, chains, diffing, exchange, listing, previews, services, storage
 from .exceptions import IssuanceError
 from .forms import DraftForm, GrantForm, RoutingForm
-from .models import Department, StepState, display_name
+from .models import Department, display_name
 from .roles import drafting_departments, may_draft, visible_documents
 
 PAGE_SIZE = 50
@@ -41,20 +40,14 @@ def home(request):
 @login_required
 def document_list(request):
     # Drafters start from their own drafts; leaders and the office from all they may see.
-    scope = request.GET.get("scope") or ("mine" if may_draft(request.user) else "all")
-    open_step = StepState.objects.filter(document=OuterRef("pk"), status=StepState.Status.OPEN).order_by("pk")
-    documents = visible_documents(request.user).select_related("department", "drafter", "organ").annotate(
-        current_step=Subquery(open_step.values("name")[:1])
-    )
-    if scope == "mine":
-        documents = documents.filter(drafter=request.user)
-    query = request.GET.get("q", "").strip()
-    if query:
-        documents = documents.filter(Q(title__icontains=query) | Q(doc_number__icontains=query))
-    page = Paginator(documents.order_by("-updated_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "issuance/document_list.html", {
-        "documents": page, "page": page, "scope": scope, "query": query,
-    })
+    filters = listing.ListFilter(request.GET, listing.DOCUMENT_SORTS,
+                                 default_scope="mine" if may_draft(request.user) else "all")
+    documents = filters.apply(visible_documents(request.user).select_related("department", "drafter", "organ"),
+                              request.user)
+    page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
+    stands = listing.where_it_stands(page)
+    rows = [{"document": d, "open": stands.get(d.pk, [])} for d in page]
+    return render(request, "issuance/document_list.html", {"rows": rows, "page": page, "filters": filters})
 
 
 def _initial_content(organ):
@@ -155,6 +148,60 @@ def document_preview(request, pk):
     except IssuanceError as error:
         return render(request, "message.html", {"title": "无法生成预览", "message": error.message}, status=400)
     return _pdf_response(pdf, f"草稿-{document.title[:40]}-第{revision.number}稿.pdf")
+
+
+def page_source(document, revision_number=None):
+    """The PDF whose pages the document's pages show: the issued file, or a draft's preview
+    (the current revision, or revision N). Returns (pdf bytes, revision or None)."""
+    if revision_number is None and document.issued_pdf:
+        try:
+            return storage.read(document.issued_pdf.name, what="正式文件"), None
+        except FileNotFoundError:
+            raise Http404("正式文件不在存储中，请联系管理员核查档案") from None
+    revision = document.current_revision
+    if revision_number is not None:
+        revision = get_object_or_404(document.revisions, number=revision_number)
+    return previews.draft_pdf(document, revision), revision
+
+
+def page_images(document):
+    """What a page shows of the text as pictures: how many pages, and their URLs' query."""
+    if document.issued_pdf and document.issued_pages:
+        return {"count": range(1, document.issued_pages + 1), "issued": True}
+    try:
+        pdf, _ = page_source(document)
+    except IssuanceError as error:
+        return {"error": error.message, "count": 0}
+    return {"count": range(1, previews.page_count(pdf) + 1), "issued": bool(document.issued_pdf)}
+
+
+@login_required
+def document_page_image(request, pk, number):
+    """Page `number` of the issued file (or of a draft: ?r=N) as a PNG, ?w= pixels wide."""
+    document = visible_or_404(request, pk)
+    width = request.GET.get("w", "")
+    width = int(width) if width.isascii() and width.isdigit() and int(width) in previews.PAGE_WIDTHS else 960
+    r = request.GET.get("r", "")
+    try:
+        pdf, _ = page_source(document, int(r) if r.isascii() and r.isdigit() and len(r) < 7 else None)
+        png = previews.page_png(pdf, number, width)
+    except IssuanceError as error:
+        return render(request, "message.html", {"title": "无法生成预览", "message": error.message}, status=400)
+    if png is None:
+        raise Http404("没有这一页")
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def document_sheet(request, pk):
+    """The 发文稿纸 as the paper form offices use, to read and to print, at any stage."""
+    document = visible_or_404(request, pk)
+    content = document.current_revision.content
+    context = {**archiving.draft_sheet(document, content), "printing": request.GET.get("print") == "1"}
+    return render(request, "issuance/sheet.html", context)
 
 
 @login_required

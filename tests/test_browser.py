@@ -873,7 +873,7 @@ def nobody_of_quanke_finds_it(page, document_url, number, chain_url):
         nav(page, "公文")
         assert_no_trace(f"{username} 公文")
         for query in (LETTER_TITLE, number):
-            page.get_by_label("范围").select_option(label="我可查看的全部")
+            page.get_by_label("范围").select_option(label="全部")
             page.get_by_placeholder("标题或发文字号").fill(query)
             with page.expect_navigation():
                 page.get_by_role("button", name="查询").click()

@@ -241,3 +241,30 @@ def test_documents_on_the_old_path_continue_on_the_new_one(legacy):
                                                         else Round.Status.RETURNED)
     assert StepState.objects.filter(document=documents["withdrawn"], status="taken_back").count() == 1
     assert timezone.now() > T0
+
+
+def test_existing_documents_take_their_doc_type_from_the_current_revision():
+    """0008 fills the new 文种 column of every document from its current revision."""
+    before = [("issuance", "0007_print_job_lease")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        apps = executor.loader.project_state(before).apps
+        model = apps.get_model
+        user = model("auth", "User").objects.create(username="old-drafter")
+        organ = model("issuance", "Organ").objects.create(name="旧机关", code="旧", fonds_code="X009",
+                                                          office_name="旧机关办公室")
+        department = model("issuance", "Department").objects.create(organ=organ, name="综合科", code="ZHK")
+        OldDocument, Revision = model("issuance", "Document"), model("issuance", "Revision")
+        made = {}
+        for doc_type in ("请示", "函", None):
+            document = OldDocument.objects.create(organ=organ, department=department, drafter=user,
+                                                  title=f"关于{doc_type}的稿")
+            if doc_type:
+                revision = Revision.objects.create(document=document, number=1, author=user, sha256="0" * 64,
+                                                   content={"title": document.title, "doc_type": doc_type})
+                OldDocument.objects.filter(pk=document.pk).update(current_revision=revision)
+            made[document.pk] = doc_type or ""
+    finally:
+        migrate_forward()
+    assert dict(Document.objects.filter(pk__in=made).values_list("pk", "doc_type")) == made

@@ -80,7 +80,7 @@ def test_a_double_click_on_registration_gives_one_number(cast, submitted_to_regi
     document = submitted_to_registration
     task = actions.open_tasks(document).get()
     actions.complete(task, cast["clerk"], lambda: services.register(document, cast["clerk"], 5))
-    with pytest.raises(IssuanceError, match="已办理完毕"):
+    with pytest.raises(IssuanceError, match="“登记”已由李娜办理"):
         actions.complete(task, cast["clerk"], lambda: services.register(document, cast["clerk"], 5))
     assert IssuedNumber.objects.count() == 1
 

@@ -306,7 +306,7 @@ def task_rows(response):
     `StepState.__str__` writes it, e.g. 初审 or 会签（产业发展科）."""
     return {
         (step, int(pk))
-        for step, pk in re.findall(r'<tr>\s*<td>([^<]+)</td>\s*<td><a href="/documents/(\d+)/">', page(response))
+        for step, pk in re.findall(r'<tr>\s*<td[^>]*>([^<]+)</td>\s*<td><a href="/documents/(\d+)/">', page(response))
     }
 
 
@@ -382,6 +382,8 @@ PAGES = [
     "/documents/{gx_issued}/issued.pdf?download=1",
     "/documents/{issued}/export.json",
     "/documents/{first}/revisions/1/",
+    "/documents/{first}/sheet/",
+    "/documents/{issued}/pages/1.png",
     "/numbers/",
     "/numbers/?" + urlencode({"code": "泉工信"}),
     "/recipients/",
@@ -709,8 +711,11 @@ def check_document_pages(client, world, name, who, expected, suffixes):
             assert "没有找到您要访问的页面或公文" in page(response), url
         if expected != 200:
             continue
-        if suffix in ("", "edit/") or suffix.startswith("revisions/"):
+        if suffix in ("", "edit/", "sheet/") or suffix.startswith("revisions/"):
             assert html.escape(document.title) in page(response), url
+        if suffix.startswith("pages/"):
+            assert response["Content-Type"] == "image/png", url
+            assert response.content.startswith(b"\x89PNG"), url
         if suffix.startswith(("preview.pdf", "issued.pdf")):
             assert response["Content-Type"] == "application/pdf", url
             assert response.content.startswith(b"%PDF"), url
@@ -721,9 +726,9 @@ def check_document_pages(client, world, name, who, expected, suffixes):
 
 # The pages of a document, by what it has. (The same view with another parameter, such as
 # preview.pdf without ?r= or issued.pdf without ?download=1, is in the tests below.)
-DRAFT_PAGES = ["", "preview.pdf", "export.json", "revisions/1/", "edit/"]
-SUBMITTED_PAGES = ["", "preview.pdf?r=1", "export.json", "revisions/1/"]
-ISSUED_PAGES = ["", "issued.pdf?download=1", "export.json", "revisions/1/"]
+DRAFT_PAGES = ["", "preview.pdf", "export.json", "revisions/1/", "edit/", "sheet/", "pages/1.png?w=480"]
+SUBMITTED_PAGES = ["", "preview.pdf?r=1", "export.json", "revisions/1/", "sheet/", "pages/1.png?r=1&w=480"]
+ISSUED_PAGES = ["", "issued.pdf?download=1", "export.json", "revisions/1/", "sheet/", "pages/1.png"]
 
 
 @pytest.mark.parametrize("who, expected", row(
@@ -1419,10 +1424,10 @@ def test_only_the_office_reviewer_of_industry_can_claim_its_second_review(client
 
 
 @pytest.mark.parametrize("who, task, message", [
-    ("gx_digital", "gx_industry", "该任务已被他人领取或已办理"),
+    ("gx_digital", "gx_industry", "该任务已由施建华领取"),
     ("gx_industry", "gx_industry", "您已领取该任务"),
     ("head", "first_review", "您已领取该任务"),
-    ("deputy", "first_review", "该任务已被他人领取或已办理"),
+    ("deputy", "first_review", "该任务已由陈志明领取"),
 ])
 def test_a_task_assigned_to_someone_cannot_be_claimed(client, world, who, task, message):
     before = world_state()

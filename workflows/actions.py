@@ -79,8 +79,10 @@ def _claim(task, user, record=True):
     """Claim `task` for `user` in the domain and in the flow; caller holds the lock."""
     if task.owner_id == user.pk:
         raise IssuanceError("您已领取该任务")
+    if task.status not in queries.OPEN:
+        raise IssuanceError(services.why_closed(task.state))
     if task.status != STATUS.NEW or task.owner_id:
-        raise IssuanceError("该任务已被他人领取或已办理")
+        raise IssuanceError(services.held_by_another(task.state))
     services.claim(task.state.document, user, task.state, record=record)
     _activation(task).assign(user)
 
@@ -106,12 +108,12 @@ def take(task, user):
     Runs inside the caller's lock and transaction; returns the task, re-read."""
     task = StepTask.objects.select_for_update(of=("self",)).select_related("state").get(pk=task.pk)
     if task.status not in queries.OPEN:
-        raise IssuanceError("该任务已办理完毕")
+        raise IssuanceError(services.why_closed(task.state))
     if task.status == STATUS.NEW:
         _claim(task, user, record=False)
         task.refresh_from_db()
     if not queries.holds(task, user):
-        raise IssuanceError("该任务已由他人领取")
+        raise IssuanceError(services.held_by_another(task.state))
     reason = services.refusal(user, task.state)
     if reason:
         raise IssuanceError(reason)

@@ -16,7 +16,7 @@ from issuance.exceptions import IssuanceError
 from issuance.forms import DraftForm, GrantForm, SubmitForm, WithdrawForm
 from issuance.models import EDITABLE_STAGES, Stage, display_name
 from issuance.roles import can_grant, may_browse_archive
-from issuance.views import form_page, routing_form, visible_or_404
+from issuance.views import form_page, page_images, routing_form, visible_or_404
 
 from . import actions, queries
 from .views import TASK_LABELS
@@ -67,6 +67,7 @@ def document_detail(request, pk):
         "document": document,
         "content": document.current_revision.content,
         "progress": progress,
+        "pages": page_images(document),
         "open_tasks": [{"task": t, "holder": services.holders_label(t.state) if not t.owner_id else
                         display_name(t.owner)} for t in open_tasks],
         "my_task": my_task,

@@ -17,12 +17,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
-from issuance import services
+from issuance import listing, services
 from issuance.services import phrases
 from issuance.forms import ArchiveForm, DecisionForm, ReasonForm, RecipientFormSet, RegisterForm, SubmitForm
 from issuance.exceptions import IssuanceError
 from issuance.models import Decision, StepKind, display_name
 from issuance.roles import can_view
+from issuance.views import page_images
 
 from . import actions, printing, queries
 
@@ -39,14 +40,20 @@ TASK_LABELS = {
 PAGE_SIZE = 50
 
 
-def _task_list(request, tab, title, tasks):
-    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+def _task_list(request, tab, title, tasks, sorts=listing.OPEN_TASK_SORTS):
+    filters = listing.ListFilter(request.GET, sorts)
+    page = Paginator(filters.apply(tasks, request.user, prefix="state__document__"), PAGE_SIZE).get_page(
+        request.GET.get("page"))
     today = timezone.localdate()
+    # 已办 shows where each document stands now.
+    stands = listing.where_it_stands([task.state.document for task in page], today) if tab == "archive" else {}
     rows = [{"task": task, "state": task.state, "document": task.state.document,
              "status": TASK_LABELS.get(task.status, task.status), "overdue": task.state.is_overdue(today),
+             "open": stands.get(task.state.document_id, []),
              "deputy_for": task.owner if task.owner_id and task.owner_id != request.user.pk and tab == "inbox"
              else None} for task in page]
-    return render(request, "workflows/task_list.html", {"tab": tab, "title": title, "rows": rows, "page": page})
+    return render(request, "workflows/task_list.html", {"tab": tab, "title": title, "rows": rows, "page": page,
+                                                        "filters": filters})
 
 
 @login_required
@@ -61,7 +68,7 @@ def queue(request):
 
 @login_required
 def archive(request):
-    return _task_list(request, "archive", "已办", queries.done(request.user))
+    return _task_list(request, "archive", "已办", queries.done(request.user), listing.DONE_TASK_SORTS)
 
 
 def _visible_task(request, task_pk):
@@ -125,7 +132,7 @@ class TaskView(View):
     def dispatch(self, request, *args, **kwargs):
         task = self.task
         if task.status not in (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED):
-            messages.info(request, "该任务已办理完毕")
+            messages.info(request, services.why_closed(self.state))
             return redirect("document", pk=self.document.pk)
         user = request.user
         if task.status == STATUS.NEW:
@@ -149,7 +156,9 @@ class TaskView(View):
             "form_template": self.form_template,
             "step_title": str(self.state),
             "claimable": self.task.status == STATUS.NEW,
+            "releasable": self.state.claimed_by_id == self.request.user.pk and self.task.status != STATUS.NEW,
             "opinions": self.document.opinions.select_related("user", "on_behalf_of"),
+            "pages": page_images(self.document),
         }
         context.update(self.extra_context())
         return render(self.request, "workflows/task.html", context, status=status)
@@ -249,7 +258,7 @@ class PrintTaskView(TaskView):
                 job = start(self.document, request.user)
                 job.refresh_from_db()
                 if job.status == job.Status.DONE:  # rendered in the request itself ("inline")
-                    messages.success(request, "印制完成，请核发")
+                    messages.success(request, "印制完成，已进入核发")
                     return redirect("document", pk=self.document.pk)
                 messages.success(request, "已开始印制，完成后自动进入核发")
                 return redirect("task", task_pk=self.task.pk)

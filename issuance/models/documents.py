@@ -87,6 +87,8 @@ class Document(models.Model):
     drafter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="drafted_documents", verbose_name="拟稿人")
     stage = models.CharField("环节", max_length=20, choices=Stage.choices, default=Stage.DRAFTING, db_index=True)
     title = models.CharField("标题", max_length=200)
+    # The current revision's 文种, kept beside the title so that lists can filter by it.
+    doc_type = models.CharField("文种", max_length=10, blank=True, default="")
     current_revision = models.ForeignKey(
         "Revision", on_delete=models.PROTECT, null=True, related_name="+", verbose_name="当前稿"
     )
@@ -120,6 +122,7 @@ class Document(models.Model):
         indexes = [
             models.Index(fields=["organ", "stage"], name="document_organ_stage"),
             models.Index(fields=["department", "stage"], name="document_department_stage"),
+            models.Index(fields=["organ", "doc_type"], name="document_organ_doc_type"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -31,6 +31,7 @@ def _new_revision(document, user, content):
     revision = Revision.objects.create(document=document, number=number, content=content, sha256=sha, author=user)
     document.current_revision = revision
     document.title = content["title"]
+    document.doc_type = content["doc_type"]
     return revision
 
 

@@ -486,6 +486,31 @@ def holders_label(state):
     return "指定人员（待领取）"
 
 
+def why_closed(state):
+    """What to tell someone who opens a task whose state is no longer open (a stale tab)."""
+    if state.status == S.OPEN:  # taken back and opened again: a new task holds it
+        return f"“{state}”已重新打开，请从待办进入办理"
+    if state.status == S.TAKEN_BACK:
+        return "拟稿人已撤回，该任务无需再办理" if state.note == "拟稿人撤回" else f"{state.note}，该任务无需再办理"
+    if state.status == S.CANCELLED:
+        return f"该任务已取消（{state.note}）" if state.note else "该任务已取消"
+    if state.status == S.SKIPPED:
+        return f"“{state}”已跳过"
+    if state.status == S.RETURNED:
+        return f"“{state}”已退回"
+    if state.kind == StepKind.PRINT:
+        return "印制完成，已进入核发"
+    if state.finished_by_id:
+        return f"“{state}”已由{display_name(state.finished_by)}办理"
+    return f"“{state}”已办理"
+
+
+def held_by_another(state):
+    """Why a task cannot be claimed: who holds it now."""
+    holder = state.claimed_by or state.assignee
+    return f"该任务已由{display_name(holder)}领取" if holder else "该任务已由他人领取"
+
+
 def may_take_back(document, user):
     return take_back_target(document, user) is not None
 
