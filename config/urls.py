@@ -50,6 +50,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler403 = "issuance.errors.permission_denied"
-handler404 = "issuance.errors.not_found"
-handler500 = "issuance.errors.server_error"
+# 400, 403 (and CSRF's), 404: Django's handlers with our templates (templates/4xx.html).
+handler500 = "config.errors.server_error"
