@@ -8,6 +8,8 @@ from issuance import views as documents
 from workflows import document_views as document_pages
 from workflows import views as tasks
 
+admin.site.site_header = admin.site.site_title = "公文办理 · 系统管理"  # not Django's name
+
 urlpatterns = [
     path("", documents.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

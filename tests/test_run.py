@@ -384,3 +384,9 @@ def test_the_compiled_messages_are_those_of_their_source(tmp_path):
             return gettext.GNUTranslations(handle)._catalog
 
     assert catalog(source.with_suffix(".mo")) == catalog(tmp_path / "django.mo")
+
+
+def test_the_admin_is_named_in_chinese(client, db):
+    response = client.get("/admin/login/")
+    assert response.status_code == 200
+    assert "公文办理 · 系统管理" in page(response) and "Django" not in page(response)
