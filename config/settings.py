@@ -1,7 +1,8 @@
 """gongwen settings: everything that differs between machines comes from the environment.
 
 See README.md for the variables. The defaults run the app on one machine with
-SQLite, in-process rendering and DEBUG on, which is what `scripts/run` wants.
+SQLite, in-process rendering and DEBUG on, which is what `scripts/run --dev` wants;
+`scripts/run` itself serves with DEBUG off and the keys it keeps under VAR_DIR (config/serve.py).
 """
 
 import datetime
@@ -72,10 +73,16 @@ MEDIA_URL = "/media/"  # never served directly: every file goes through a permis
 STORAGES = {
     # Writes to a temporary name, fsyncs and links into place: no truncated file on a full disk.
     "default": {"BACKEND": "issuance.storage.DurableFileSystemStorage"},
+    # Served by whitenoise, as collected: not under content-hashed names (viewflow's CSS names
+    # fonts it does not ship, which the manifest storage refuses), and not compressed ahead
+    # (that would take minutes of each start for viewflow's 55 MB, which no page uses).
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
+# While DEBUG is on, whitenoise finds static files where the apps keep them, as runserver does;
+# with it off, only what collectstatic put into STATIC_ROOT, read once at start.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -95,6 +102,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything reads a session
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -104,6 +112,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.frame_pdfs_in_own_pages",  # inside the two above, so that it answers first
+    "config.middleware.explain_method_not_allowed",  # inside CSP too: its page carries the nonce
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
@@ -247,6 +256,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "公文办理 <gongwen@localhost>
 GONGWEN_MAIL_SENDER = env("GONGWEN_MAIL_SENDER", "thread")
 if GONGWEN_MAIL_SENDER not in ("thread", "inline", "off"):
     raise ImproperlyConfigured("GONGWEN_MAIL_SENDER must be thread, inline or off")
+# With "thread", every web process also sends what is due this often: mail that waited for a
+# mail server that was down goes out once it is back (config/outbox.py).
+GONGWEN_MAIL_POLL_SECONDS = envnumber("GONGWEN_MAIL_POLL_SECONDS", "60")
 # The address of the app as mail links to it, e.g. https://gongwen.example.cn
 GONGWEN_SITE_URL = env("GONGWEN_SITE_URL", "http://127.0.0.1:8000")
 

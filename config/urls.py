@@ -8,6 +8,8 @@ from issuance import views as documents
 from workflows import document_views as document_pages
 from workflows import views as tasks
 
+admin.site.site_header = admin.site.site_title = "公文办理 · 系统管理"  # not Django's name
+
 urlpatterns = [
     path("", documents.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -52,6 +54,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler403 = "issuance.errors.permission_denied"
-handler404 = "issuance.errors.not_found"
-handler500 = "issuance.errors.server_error"
+# 400, 403 (and CSRF's), 404: Django's handlers with our templates (templates/4xx.html).
+handler500 = "config.errors.server_error"

@@ -1,5 +1,6 @@
-"""The WSGI application; starting it starts the process's print dispatcher, which takes up
-print jobs whose worker died (workflows.printing)."""
+"""The WSGI application. Starting it starts the process's background rounds: the print
+dispatcher, which takes up print jobs whose worker died (workflows.printing), and the mail
+outbox's, which sends mail that waited for the mail server (config.outbox)."""
 
 import os
 
@@ -10,4 +11,7 @@ application = get_wsgi_application()
 
 from workflows import printing  # noqa: E402  (needs the apps loaded above)
 
+from config import outbox  # noqa: E402
+
 printing.start_dispatcher()
+outbox.start()
