@@ -14,10 +14,11 @@ from django.core.paginator import Paginator
 from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 
-from . import chains, diffing, exchange, previews, services
+from . import chains, diffing, exchange, params, previews, services, submissions
 from .exceptions import IssuanceError
 from .forms import DraftForm, GrantForm, RoutingForm
 from .models import Department, StepState, display_name
@@ -41,17 +42,17 @@ def home(request):
 @login_required
 def document_list(request):
     # Drafters start from their own drafts; leaders and the office from all they may see.
-    scope = request.GET.get("scope") or ("mine" if may_draft(request.user) else "all")
+    scope = params.choice(request.GET, "scope", ("mine", "all"), default="mine" if may_draft(request.user) else "all")
     open_step = StepState.objects.filter(document=OuterRef("pk"), status=StepState.Status.OPEN).order_by("pk")
     documents = visible_documents(request.user).select_related("department", "drafter", "organ").annotate(
         current_step=Subquery(open_step.values("name")[:1])
     )
     if scope == "mine":
         documents = documents.filter(drafter=request.user)
-    query = request.GET.get("q", "").strip()
+    query = params.text(request.GET, "q", label="检索内容")
     if query:
         documents = documents.filter(Q(title__icontains=query) | Q(doc_number__icontains=query))
-    page = Paginator(documents.order_by("-updated_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(documents.order_by("-updated_at", "-pk"), PAGE_SIZE).get_page(params.page(request.GET))
     return render(request, "issuance/document_list.html", {
         "documents": page, "page": page, "scope": scope, "query": query,
     })
@@ -103,10 +104,15 @@ def document_create(request):
         if form.is_valid() and routing.is_valid():
             data = routing.cleaned_data
             try:
-                document = services.create_draft(
-                    request.user, form.content, form.cleaned_data["copies"], department=data["department"],
-                    category=data["category"], countersign=data["countersign"],
-                )
+                with submissions.once(request) as submission:
+                    document = services.create_draft(
+                        request.user, form.content, form.cleaned_data["copies"], department=data["department"],
+                        category=data["category"], countersign=data["countersign"],
+                    )
+                    submission.result = reverse("document", args=[document.pk])
+            except submissions.FormReplayed as replay:
+                messages.info(request, "该稿纸已保存过，未重复创建")
+                return redirect(replay.result or "documents")
             except IssuanceError as error:
                 messages.error(request, error.message)
             else:
@@ -124,10 +130,11 @@ def document_grant(request, pk):
     document = visible_or_404(request, pk)
     form = GrantForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "请填写用户名")
+        messages.error(request, form.first_error())
         return redirect("document", pk=document.pk)
     try:
-        target = services.grant_access(document, request.user, form.cleaned_data["username"])
+        with submissions.once(request):
+            target = services.grant_access(document, request.user, form.cleaned_data["username"])
     except IssuanceError as error:
         messages.error(request, error.message)
     else:
@@ -148,8 +155,9 @@ def document_preview(request, pk):
     """The current text (or revision ?r=N) as a PDF marked 草稿, at any stage."""
     document = visible_or_404(request, pk)
     revision = document.current_revision
-    if request.GET.get("r", "").isdigit():
-        revision = get_object_or_404(document.revisions, number=int(request.GET["r"]))
+    number = params.integer(request.GET, "r")
+    if number is not None:
+        revision = get_object_or_404(document.revisions, number=number)
     try:
         pdf = previews.draft_pdf(document, revision)
     except IssuanceError as error:
@@ -164,7 +172,7 @@ def document_issued_pdf(request, pk):
         raise Http404("该公文尚未印发")
     with document.issued_pdf.open("rb") as handle:
         data = handle.read()
-    return _pdf_response(data, f"{document.doc_number}.pdf", inline=request.GET.get("download") != "1")
+    return _pdf_response(data, f"{document.doc_number}.pdf", inline=not params.flag(request.GET, "download"))
 
 
 @login_required
@@ -183,10 +191,10 @@ def revision_detail(request, pk, number):
     """One revision's text; with ?compare=N, what changed from revision N (by default the one before)."""
     document = visible_or_404(request, pk)
     revision = get_object_or_404(document.revisions.select_related("author"), number=number)
-    compare = request.GET.get("compare", "")
+    compare = params.integer(request.GET, "compare")
     base = None
-    if compare.isdigit():
-        base = get_object_or_404(document.revisions, number=int(compare))
+    if compare is not None:
+        base = get_object_or_404(document.revisions, number=compare)
     context = {"document": document, "revision": revision, "content": revision.content, "base": base,
                "previous": number - 1 if number > 1 else None}
     if base is not None:
@@ -202,7 +210,8 @@ def document_urge(request, pk, state_pk):
     document = visible_or_404(request, pk)
     state = get_object_or_404(document.step_states, pk=state_pk)
     try:
-        people = services.urge(document, request.user, state)
+        with submissions.once(request):
+            people = services.urge(document, request.user, state)
     except IssuanceError as error:
         messages.error(request, error.message)
     else:
