@@ -5,6 +5,7 @@ from django.urls import include, path
 from issuance import account_views, chain_views, notice_views
 from issuance import office_views as office
 from issuance import views as documents
+from issuance.forms import PasswordForm
 from workflows import document_views as document_pages
 from workflows import views as tasks
 
@@ -14,7 +15,7 @@ urlpatterns = [
     path("", documents.home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/", auth_views.PasswordChangeView.as_view(form_class=PasswordForm), name="password_change"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("lockouts/", account_views.lockout_list, name="lockouts"),
     path("tasks/inbox/", tasks.inbox, name="inbox"),
@@ -54,5 +55,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# 400, 403 (and CSRF's), 404: Django's handlers with our templates (templates/4xx.html).
+# 403 (and CSRF's), 404: Django's handlers with our templates (templates/4xx.html).
+handler400 = "config.errors.bad_request"
 handler500 = "config.errors.server_error"

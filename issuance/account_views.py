@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from . import accounts
+from . import accounts, params, submissions
 from .exceptions import IssuanceError
 from .models import Role, display_name
 from .office_views import office_organ
@@ -25,8 +25,10 @@ MESSAGE = "只有本机关的机关管理员可以查看和解除登录锁定"
 def lockout_list(request):
     organ, organs = office_organ(request, (Role.ADMINISTRATOR,), MESSAGE)
     if request.method == "POST":
+        username = params.text(request.POST, "username", label="用户名", max_length=150)
         try:
-            user = accounts.unlock(request.user, organ, request.POST.get("username", ""))
+            with submissions.once(request):
+                user = accounts.unlock(request.user, organ, username)
         except IssuanceError as error:
             messages.error(request, error.message)
         else:

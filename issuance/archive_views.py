@@ -20,7 +20,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from . import archiving
+from . import archiving, params
 from .exceptions import IssuanceError
 from .models import ArchiveFile, ArchiveRecord, Retention
 from .roles import ARCHIVE_ROLES, may_browse_archive, memberships
@@ -62,17 +62,17 @@ def _record(request, pk):
     return get_object_or_404(_records(request.user).select_related("document", "archived_by"), pk=pk)
 
 
-def search(records, params):
-    """Filter `records` by the search form's fields (see SEARCH_FIELDS) and the year."""
-    for name, _, lookup in SEARCH_FIELDS:
-        value = (params.get(name) or "").strip()
+def search(records, query):
+    """Filter `records` by the search form's fields (see SEARCH_FIELDS), the year and the 保管期限."""
+    for name, label, lookup in SEARCH_FIELDS:
+        value = params.text(query, name, label=label)
         if value:
             records = records.filter(Q(**{lookup: value}))
-    year = (params.get("year") or "").strip()
-    if year.isdigit():
-        records = records.filter(year=int(year))
-    retention = params.get("retention") or ""
-    if retention in Retention.values:
+    year = params.year(query)
+    if year is not None:
+        records = records.filter(year=year)
+    retention = params.choice(query, "retention", Retention.values)
+    if retention:
         records = records.filter(retention=retention)
     return records
 
@@ -82,20 +82,21 @@ def archive_list(request):
     base = _records(request.user)
     years = list(base.values("year").annotate(count=Count("pk")).order_by("-year"))
     records = search(base, request.GET).order_by("-year", "retention", "item_number")
-    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(records, PAGE_SIZE).get_page(params.page(request.GET))
     fields = [
-        {"name": name, "label": label, "value": request.GET.get(name, "").strip()}
+        {"name": name, "label": label, "value": params.text(request.GET, name, label=label)}
         for name, label, _ in SEARCH_FIELDS
     ]
+    year, retention = params.year(request.GET), params.choice(request.GET, "retention", Retention.values, default="")
     return render(request, "issuance/archive/list.html", {
         "tab": "archive_records",
         "page": page,
         "years": years,
-        "year": request.GET.get("year", "").strip(),
-        "retention": request.GET.get("retention", ""),
+        "year": "" if year is None else str(year),
+        "retention": retention,
         "retentions": Retention.choices,
         "fields": fields,
-        "searching": any(f["value"] for f in fields) or request.GET.get("retention") in Retention.values,
+        "searching": any(f["value"] for f in fields) or bool(retention),
         "total": base.count(),
     })
 
@@ -146,7 +147,7 @@ def archive_file(request, pk, kind):
     name = archiving.package_name(archived)
     if name.endswith(".pdf"):
         response = HttpResponse(data, content_type="application/pdf")
-        disposition = "attachment" if request.GET.get("download") == "1" else "inline"
+        disposition = "attachment" if params.flag(request.GET, "download") else "inline"
     else:
         response = HttpResponse(data, content_type="application/json; charset=utf-8")
         disposition = "attachment"

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from . import chains
+from . import chains, submissions
 from .exceptions import IssuanceError
 from .forms import ChainForm, SampleForm, StepFormSet
 from .models import ReviewChain, Role
@@ -90,11 +90,16 @@ def chain_edit(request, pk=None):
         if form.is_valid() and steps.is_valid():
             data = form.cleaned_data
             try:
-                chain, version = chains.save_chain(
-                    organ, request.user, chain=chain, name=data["name"], steps=steps.steps(),
-                    doc_types=data["doc_types"], directions=data["directions"], category=data["category"],
-                    active=data["active"],
-                )
+                with submissions.once(request) as submission:
+                    chain, version = chains.save_chain(
+                        organ, request.user, chain=chain, name=data["name"], steps=steps.steps(),
+                        doc_types=data["doc_types"], directions=data["directions"], category=data["category"],
+                        active=data["active"],
+                    )
+                    submission.result = reverse("chain_edit", args=[chain.pk])
+            except submissions.FormReplayed as replay:
+                messages.info(request, "该审核流程已保存过，未重复保存")
+                return redirect(replay.result or f"{reverse('chains')}?organ={organ.pk}")
             except IssuanceError as error:
                 messages.error(request, error.message)
             else:

@@ -11,7 +11,6 @@ import datetime
 import hashlib
 import json
 import re
-from pathlib import Path
 
 from .render.coverage import first_unprintable
 
@@ -67,10 +66,12 @@ MAX_BLOCKS = 3000
 MAX_BLOCK_CHARS = 20000
 MAX_BODY_CHARS = 300000
 MAX_LIST_ITEMS = 50
+MAX_FILE_BYTES = 8 * 1024 * 1024  # the longest body allowed, written with \uXXXX escapes, is under 2 MB
 
-DOC_NUMBER_RE = re.compile(r"^(?P<code>[^〔〕\s]+)〔(?P<year>\d{4})〕(?P<serial>[1-9]\d*)号$")
+DOC_NUMBER_RE = re.compile(r"^(?P<code>[^〔〕\s]+)〔(?P<year>[0-9]{4})〕(?P<serial>[1-9][0-9]*)号$")
 COPY_NUMBER_RE = re.compile(r"^\d{6}$")
 CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
 
 class ExchangeError(ValueError):
@@ -179,6 +180,27 @@ def _body(data):
     return blocks
 
 
+def _first_surrogate(data):
+    """(field, message) for the first lone UTF-16 surrogate in `data`, or None. JSON may spell
+    one ("\\ud800"); it is no character, cannot be stored as UTF-8 and must not reach a message."""
+    stack = [("", data)]
+    while stack:  # not recursive: the data may be nested as deep as the JSON decoder allows
+        field, value = stack.pop()
+        if isinstance(value, str):
+            match = SURROGATE_RE.search(value)
+            if match:
+                where = f"第 {match.start() + 1} 个字" if field else "内容中"
+                return field or "$", f"{where}是孤立的 UTF-16 代理项（U+{ord(match.group()):04X}），不是有效字符，请检查文件的编码"
+        elif isinstance(value, dict):
+            for key in value:
+                if isinstance(key, str) and SURROGATE_RE.search(key):
+                    return "$", f"键名含有孤立的 UTF-16 代理项（U+{ord(SURROGATE_RE.search(key).group()):04X}），不是有效字符"
+            stack.extend((f"{field}.{key}" if field else key, item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{field}[{index}]", item) for index, item in reversed(list(enumerate(value))))
+    return None
+
+
 def default_header_title(issuer_marks, fmt):
     if not issuer_marks:
         return None
@@ -192,6 +214,9 @@ def parse_document(data):
     """Validate `data` (a decoded JSON object) and return the complete, normalised document."""
     if not isinstance(data, dict):
         raise ExchangeError("$", "应为一个 JSON 对象")
+    surrogate = _first_surrogate(data)
+    if surrogate:
+        raise ExchangeError(*surrogate)
     unknown = set(data) - set(KEYS)
     if unknown:
         key = sorted(unknown)[0]
@@ -251,19 +276,31 @@ def load_json(text):
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ExchangeError("$", f"不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}）") from None
+    except RecursionError:
+        raise ExchangeError("$", "不是有效的公文交换格式：数组或对象嵌套层数过多") from None
+    except ValueError:  # a number of more digits than int() converts
+        raise ExchangeError("$", "不是有效的公文交换格式：含有位数过多的数字") from None
     return parse_document(data)
 
 
 def read_file(path):
     """Read and parse a UTF-8 JSON file; an unreadable file is reported like invalid content."""
+    shown = SURROGATE_RE.sub("\ufffd", str(path))  # bytes of a name that are no UTF-8 (os.fsdecode)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise ExchangeError("$", f"找不到文件：{path}") from None
-    except UnicodeDecodeError:
-        raise ExchangeError("$", f"文件不是 UTF-8 编码：{path}") from None
+        raise ExchangeError("$", f"找不到文件：{shown}") from None
+    except ValueError:  # a NUL or a lone surrogate in the name
+        raise ExchangeError("$", f"文件名无效：{shown}") from None
     except OSError as exc:
-        raise ExchangeError("$", f"无法读取文件 {path}：{exc.strerror}") from None
+        raise ExchangeError("$", f"无法读取文件 {shown}：{exc.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ExchangeError("$", f"文件过大（超过 {MAX_FILE_BYTES // 1024 // 1024} MB）：{shown}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ExchangeError("$", f"文件不是 UTF-8 编码：{shown}") from None
     return load_json(text)
 
 

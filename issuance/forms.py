@@ -4,8 +4,11 @@ exchange format; the rules about the document stay in issuance.exchange and serv
 import re
 
 from django import forms
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 
-from . import chains, exchange
+from . import chains, exchange, params
 from .models import STEP_ROLES, Actor, Decision, Distribution, Organ, Retention
 
 HEADING_PATTERNS = (
@@ -22,6 +25,38 @@ BODY_HELP = (
     "每行一段。以“一、”“（一）”“1.”“（1）”开头的行自动作为一至四级标题；"
     f"以“{TITLE_MARK}”开头的行作为居中的印发件标题；以“{PARAGRAPH_MARK}”开头的行强制作为普通段落。"
 )
+
+
+def typable(value):
+    """Refuse what no one types (issuance.params.UNTYPABLE_RE): PostgreSQL refuses NUL in text."""
+    if params.UNTYPABLE_RE.search(value):
+        raise ValidationError("含有无法识别的字符（如空字符或其他控制字符），请删除后重新提交", code="untypable")
+
+
+class TextRules:
+    """Every text field of the form refuses characters no one types, with a Chinese message.
+    (Django's own check refuses only NUL, and its Chinese message, 不允许是用空字符串, misleads.)"""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.validators = [v for v in field.validators
+                                    if not isinstance(v, ProhibitNullCharactersValidator)] + [typable]
+
+
+class Form(TextRules, forms.Form):
+    """The base of the app's forms."""
+
+    def first_error(self):
+        """The first error, with its field's label, for a page that shows it as a message."""
+        name, errors = next(iter(self.errors.items()))
+        field = self.fields.get(name)
+        return f"{field.label}：{errors[0]}" if field is not None else errors[0]
+
+
+class PasswordForm(TextRules, PasswordChangeForm):
+    """The change of one's own password (config.urls)."""
 
 
 def detect_kind(line):
@@ -68,7 +103,7 @@ def _blank_choice(choices):
     return [("", "无")] + [(value, value) for value in choices]
 
 
-class DraftForm(forms.Form):
+class DraftForm(Form):
     """The 发文稿纸: every element of the exchange format, as a drafter fills it in."""
 
     doc_type = forms.ChoiceField(label="文种", choices=[(v, v) for v in exchange.DOC_TYPES], initial="通知")
@@ -164,7 +199,7 @@ class DraftForm(forms.Form):
         return data
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(Form):
     decision = forms.ChoiceField(
         label="审批意见", choices=[(Decision.APPROVE, "同意"), (Decision.RETURN, "退回")], widget=forms.RadioSelect,
     )
@@ -196,31 +231,31 @@ class DecisionForm(forms.Form):
         return data
 
 
-class SubmitForm(forms.Form):
+class SubmitForm(Form):
     note = forms.CharField(label="送审说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class WithdrawForm(forms.Form):
+class WithdrawForm(Form):
     reason = forms.CharField(label="撤回原因", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(Form):
     reason = forms.CharField(label="理由", max_length=200, widget=forms.Textarea(attrs={"rows": 2}),
                              error_messages={"required": "请填写理由"})
 
 
-class RegisterForm(forms.Form):
+class RegisterForm(Form):
     copies = forms.IntegerField(label="印发份数", min_value=1, max_value=100000)
 
 
-class RecipientForm(forms.Form):
+class RecipientForm(Form):
     recipient = forms.CharField(label="收文机关", max_length=200, required=False)
     role = forms.ChoiceField(label="类别", choices=Distribution.Role.choices)
     copies = forms.IntegerField(label="份数", min_value=1, max_value=100000, initial=1)
     add = forms.BooleanField(label="加入名录", required=False)
 
 
-class RecipientOrganForm(forms.Form):
+class RecipientOrganForm(Form):
     name = forms.CharField(label="收文机关名称", max_length=200)
     aliases = forms.CharField(label="别称", required=False, widget=forms.Textarea(attrs={"rows": 3}),
                               help_text="每行一个，如简称或旧称；核发时据此识别主送、抄送中的机关")
@@ -230,16 +265,16 @@ class RecipientOrganForm(forms.Form):
 RecipientFormSet = forms.formset_factory(RecipientForm, extra=2, max_num=500)
 
 
-class ArchiveForm(forms.Form):
+class ArchiveForm(Form):
     retention = forms.ChoiceField(label="保管期限", choices=Retention.choices, initial=Retention.PERMANENT)
     remarks = forms.CharField(label="备注", required=False, max_length=200)
 
 
-class GrantForm(forms.Form):
-    username = forms.CharField(label="用户名", max_length=150)
+class GrantForm(Form):
+    username = forms.CharField(label="用户名", max_length=150, error_messages={"required": "请填写用户名"})
 
 
-class RoutingForm(forms.Form):
+class RoutingForm(Form):
     """How a draft is routed: for whom it is drafted, its 类别 and the 科室 that countersign."""
 
     department = forms.ModelChoiceField(label="承办科室", queryset=None, empty_label=None)
@@ -260,7 +295,7 @@ class RoutingForm(forms.Form):
         self.fields["countersign"].queryset = organ_departments
 
 
-class ChainForm(forms.Form):
+class ChainForm(Form):
     """A 审核流程's name and the documents it applies to."""
 
     name = forms.CharField(label="流程名称", max_length=50)
@@ -273,7 +308,7 @@ class ChainForm(forms.Form):
     active = forms.BooleanField(label="启用", required=False, initial=True)
 
 
-class StepForm(forms.Form):
+class StepForm(Form):
     """One step of a chain, as the administrator enters it."""
 
     name = forms.CharField(label="环节名称", max_length=20, required=False)
@@ -322,7 +357,7 @@ StepFormSet = forms.formset_factory(StepForm, formset=BaseStepFormSet, extra=2, 
                                     max_num=chains.MAX_STEPS, absolute_max=chains.MAX_STEPS + 5)
 
 
-class SampleForm(forms.Form):
+class SampleForm(Form):
     """A sample document, to see who would act on each step of a chain."""
 
     department = forms.ModelChoiceField(label="承办科室", queryset=None, empty_label=None)
@@ -346,7 +381,7 @@ class SampleForm(forms.Form):
         return data
 
 
-class DelegationForm(forms.Form):
+class DelegationForm(Form):
     """代理: who stands in for whom, from when to when."""
 
     principal = forms.ModelChoiceField(label="被代理人", queryset=None, required=False,

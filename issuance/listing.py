@@ -9,7 +9,7 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from . import exchange
+from . import exchange, params
 from .models import Stage, StepState
 from .services import holders_label
 
@@ -51,6 +51,8 @@ class ListFilter(forms.Form):
         self.sorts = sorts
         self.default_scope = default_scope
         self.is_valid()  # fills cleaned_data with the fields that are valid
+        # A search term with a character no one types is refused (400), not ignored.
+        self.cleaned_data["q"] = params.text(data, "q", label="检索内容")
 
     def value(self, name, default=None):
         value = self.cleaned_data.get(name)

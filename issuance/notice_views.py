@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from . import services
+from . import params, services, submissions
 from .exceptions import IssuanceError
 from .forms import DelegationForm
 from .models import Delegation, Notice
@@ -21,7 +21,7 @@ PAGE_SIZE = 30
 @login_required
 def notice_list(request):
     notices = Notice.objects.filter(user=request.user).select_related("document")
-    page = Paginator(notices, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(notices, PAGE_SIZE).get_page(params.page(request.GET))
     return render(request, "notices/list.html", {
         "tab": "notices", "page": page, "unread": notices.filter(read_at__isnull=True).count(),
     })
@@ -38,8 +38,13 @@ def notice_open(request, pk):
 @login_required
 @require_POST
 def notices_read(request):
-    count = services.mark_read(request.user)
-    messages.success(request, f"已将 {count} 条通知标为已读")
+    try:
+        with submissions.once(request):
+            count = services.mark_read(request.user)
+    except IssuanceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"已将 {count} 条通知标为已读")
     return redirect("notices")
 
 
@@ -61,8 +66,9 @@ def delegations(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.delegate(data.get("principal") or user, data["deputy"], data["starts_on"], data["ends_on"],
-                                  user, data["reason"])
+                with submissions.once(request):
+                    services.delegate(data.get("principal") or user, data["deputy"], data["starts_on"],
+                                      data["ends_on"], user, data["reason"])
             except IssuanceError as error:
                 messages.error(request, error.message)
             else:
@@ -85,7 +91,8 @@ def delegations(request):
 def delegation_end(request, pk):
     delegation = get_object_or_404(Delegation, pk=pk)
     try:
-        services.end_delegation(delegation, request.user)
+        with submissions.once(request):
+            services.end_delegation(delegation, request.user)
     except IssuanceError as error:
         messages.error(request, error.message)
     else:

@@ -3,6 +3,13 @@
 Every serial of a year is accounted for: it is either an `IssuedNumber` that a document
 carries or a `NumberVoid` (空号) with the reason, person and time, so the register of a
 year has no unexplained gap. The unique constraints on both tables are the backstop.
+
+A document brought over from an earlier system may carry the number it was issued under;
+登记 records that number and the serials it jumps over as 空号 (used in the earlier
+system). Such a number is checked when the document is imported, and again at 登记: it is
+the organ's own, not of a later year, not taken, at most MAX_SERIAL, and at most
+MAX_CARRIED_JUMP past the sequence's next number, so that no typing error fills the
+register with thousands of 空号.
 """
 
 from dataclasses import dataclass
@@ -16,6 +23,8 @@ from .models import IssuedNumber, NumberSequence, NumberVoid, Role
 from .roles import require
 
 MAX_VOID_REASON = 200
+MAX_SERIAL = 99999
+MAX_CARRIED_JUMP = 1000
 
 
 def format_number(organ_code, year, serial):
@@ -54,21 +63,18 @@ def allocate(document, user):
     if existing is not None:
         return existing
     organ_code = document.organ.code
-    carried = _carried_number(document)
+    carried = _parse_carried(organ_code, document.current_revision.content.get("doc_number"))
     year = carried[0] if carried else timezone.localdate().year
     sequence = _locked_sequence(organ_code, year)
     if carried:
         serial = carried[1]
-        taken = format_number(organ_code, year, serial)
-        if IssuedNumber.objects.filter(number=taken).exists() or _is_void(taken):
-            raise IssuanceError(f"发文字号{taken}已被使用")
+        _check_carried(organ_code, year, serial, sequence.last_serial)
         # The serials a carried number jumps over were used in the earlier system.
         for skipped in range(sequence.last_serial + 1, serial):
             _record_void(organ_code, year, skipped, None, "由原系统导入的发文字号之前的号码，已在原系统中使用")
-        sequence.last_serial = max(sequence.last_serial, serial)
+        sequence.last_serial = serial
     else:
-        sequence.last_serial += 1
-        serial = sequence.last_serial
+        serial = _next_serial(sequence)
     sequence.save(update_fields=["last_serial"])
     return IssuedNumber.objects.create(
         organ_code=organ_code,
@@ -80,15 +86,49 @@ def allocate(document, user):
     )
 
 
-def _carried_number(document):
-    """A document brought over from an earlier system may carry the number it was issued
-    under (泉科〔2024〕123号); 登记 then records that number instead of giving a new one."""
-    match = DOC_NUMBER_RE.match(document.current_revision.content.get("doc_number") or "")
+def _next_serial(sequence):
+    if sequence.last_serial >= MAX_SERIAL:
+        raise IssuanceError(f"{sequence.organ_code}〔{sequence.year}〕的发文字号已用到 {MAX_SERIAL} 号，不能再编号")
+    sequence.last_serial += 1
+    return sequence.last_serial
+
+
+def _parse_carried(organ_code, doc_number):
+    """(year, serial) of the number a document carries (泉科〔2024〕123号), or None; refused
+    when it is another organ's, of a later year or beyond MAX_SERIAL."""
+    match = DOC_NUMBER_RE.match(doc_number or "")
     if match is None:
         return None
-    if match["code"] != document.organ.code:
-        raise IssuanceError(f"稿纸中的发文字号机关代字“{match['code']}”与本机关“{document.organ.code}”不符")
-    return int(match["year"]), int(match["serial"])
+    if match["code"] != organ_code:
+        raise IssuanceError(f"稿纸中的发文字号机关代字“{match['code']}”与本机关“{organ_code}”不符")
+    year, serial = int(match["year"]), int(match["serial"])
+    if year > timezone.localdate().year:
+        raise IssuanceError(f"稿纸中的发文字号{doc_number}的年份晚于今年")
+    if serial > MAX_SERIAL:
+        raise IssuanceError(f"稿纸中的发文字号序号过大（{len(match['serial'])} 位数，最大 {MAX_SERIAL}）")
+    return year, serial
+
+
+def _check_carried(organ_code, year, serial, last_serial):
+    """A carried number must be free and not far past the sequence's next number."""
+    number = format_number(organ_code, year, serial)
+    if serial <= last_serial or IssuedNumber.objects.filter(number=number).exists() or _is_void(number):
+        raise IssuanceError(f"发文字号{number}已被使用")
+    skipped = serial - last_serial - 1
+    if skipped > MAX_CARRIED_JUMP:
+        raise IssuanceError(
+            f"发文字号{number}比{organ_code}〔{year}〕的下一个号（{last_serial + 1}号）多出 {skipped} 个号，"
+            f"超过 {MAX_CARRIED_JUMP} 个，请核对文号"
+        )
+
+
+def check_carried(organ, doc_number):
+    """At import: refuse a number that 登记 would refuse (see the module's docstring)."""
+    carried = _parse_carried(organ.code, doc_number)
+    if carried is not None:
+        year, serial = carried
+        sequence = NumberSequence.objects.filter(organ_code=organ.code, year=year).first()
+        _check_carried(organ.code, year, serial, sequence.last_serial if sequence else 0)
 
 
 def _clean_reason(reason):
@@ -115,9 +155,9 @@ def void_next(organ, user, reason):
     reason = _clean_reason(reason)
     year = timezone.localdate().year
     sequence = _locked_sequence(organ.code, year)
-    sequence.last_serial += 1
+    serial = _next_serial(sequence)
     sequence.save(update_fields=["last_serial"])
-    return _record_void(organ.code, year, sequence.last_serial, user, reason)
+    return _record_void(organ.code, year, serial, user, reason)
 
 
 def void_issued(issued, user, reason):

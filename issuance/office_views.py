@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from . import numbering, services
+from . import numbering, params, services, submissions
 from .exceptions import IssuanceError
 from .forms import ReasonForm, RecipientOrganForm
 from .models import RecipientOrgan, Role
@@ -24,7 +24,7 @@ def office_organ(request, roles=OFFICE_ROLES, message="只有办公室可以查�
     organs = list(organs_of(request.user, *roles))
     if not organs:
         raise PermissionDenied(message)
-    wanted = code if code is not None else request.GET.get("organ", "")
+    wanted = code if code is not None else params.text(request.GET, "organ", label="机关")
     if not wanted:
         return organs[0], organs
     for organ in organs:
@@ -37,18 +37,18 @@ def office_organ(request, roles=OFFICE_ROLES, message="只有办公室可以查�
 def number_register(request):
     """Every number of a year in order, issued or void, so that a gap is always explained."""
     organ, organs = office_organ(request, message="只有本机关办公室可以查看发文字号登记簿",
-                                 code=request.GET.get("code", ""))
+                                 code=params.text(request.GET, "code", label="机关代字"))
     code, codes = organ.code, [o.code for o in organs]
     years = numbering.register_years(code)
     this_year = timezone.localdate().year
-    year = request.GET.get("year", "")
-    year = int(year) if year.isdigit() else (years[0] if years else this_year)
+    year = params.year(request.GET, default=years[0] if years else this_year)
     form = ReasonForm()
     if request.method == "POST":
         form = ReasonForm(request.POST)
         if form.is_valid():
             try:
-                void = numbering.void_next(organ, request.user, form.cleaned_data["reason"])
+                with submissions.once(request):
+                    void = numbering.void_next(organ, request.user, form.cleaned_data["reason"])
             except IssuanceError as error:
                 messages.error(request, error.message)
             else:
@@ -85,7 +85,8 @@ def recipient_edit(request, pk=None):
         form = RecipientOrganForm(request.POST)
         if form.is_valid():
             try:
-                services.save_recipient(organ, request.user, recipient=recipient, **form.cleaned_data)
+                with submissions.once(request):
+                    services.save_recipient(organ, request.user, recipient=recipient, **form.cleaned_data)
             except IssuanceError as error:
                 messages.error(request, error.message)
             else:

@@ -13,10 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 
-from . import archiving, chains, diffing, exchange, listing, previews, services, storage
+from . import archiving, chains, diffing, exchange, listing, params, previews, services, storage, submissions
 from .exceptions import IssuanceError
 from .forms import DraftForm, GrantForm, RoutingForm
 from .models import Department, display_name
@@ -44,7 +45,7 @@ def document_list(request):
                                  default_scope="mine" if may_draft(request.user) else "all")
     documents = filters.apply(visible_documents(request.user).select_related("department", "drafter", "organ"),
                               request.user)
-    page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(documents, PAGE_SIZE).get_page(params.page(request.GET))
     stands = listing.where_it_stands(page)
     rows = [{"document": d, "open": stands.get(d.pk, [])} for d in page]
     return render(request, "issuance/document_list.html", {"rows": rows, "page": page, "filters": filters})
@@ -96,10 +97,15 @@ def document_create(request):
         if form.is_valid() and routing.is_valid():
             data = routing.cleaned_data
             try:
-                document = services.create_draft(
-                    request.user, form.content, form.cleaned_data["copies"], department=data["department"],
-                    category=data["category"], countersign=data["countersign"],
-                )
+                with submissions.once(request) as submission:
+                    document = services.create_draft(
+                        request.user, form.content, form.cleaned_data["copies"], department=data["department"],
+                        category=data["category"], countersign=data["countersign"],
+                    )
+                    submission.result = reverse("document", args=[document.pk])
+            except submissions.FormReplayed as replay:
+                messages.info(request, "该稿纸已保存过，未重复创建")
+                return redirect(replay.result or "documents")
             except IssuanceError as error:
                 messages.error(request, error.message)
             else:
@@ -117,10 +123,11 @@ def document_grant(request, pk):
     document = visible_or_404(request, pk)
     form = GrantForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "请填写用户名")
+        messages.error(request, form.first_error())
         return redirect("document", pk=document.pk)
     try:
-        target = services.grant_access(document, request.user, form.cleaned_data["username"])
+        with submissions.once(request):
+            target = services.grant_access(document, request.user, form.cleaned_data["username"])
     except IssuanceError as error:
         messages.error(request, error.message)
     else:
@@ -141,8 +148,9 @@ def document_preview(request, pk):
     """The current text (or revision ?r=N) as a PDF marked 草稿, at any stage."""
     document = visible_or_404(request, pk)
     revision = document.current_revision
-    if request.GET.get("r", "").isdigit():
-        revision = get_object_or_404(document.revisions, number=int(request.GET["r"]))
+    number = params.integer(request.GET, "r")
+    if number is not None:
+        revision = get_object_or_404(document.revisions, number=number)
     try:
         pdf = previews.draft_pdf(document, revision)
     except IssuanceError as error:
@@ -179,12 +187,10 @@ def page_images(document):
 def document_page_image(request, pk, number):
     """Page `number` of the issued file (or of a draft: ?r=N) as a PNG, ?w= pixels wide."""
     document = visible_or_404(request, pk)
-    width = request.GET.get("w", "")
-    width = int(width) if width.isascii() and width.isdigit() and int(width) in previews.PAGE_WIDTHS else 960
-    r = request.GET.get("r", "")
+    width = params.choice(request.GET, "w", [str(w) for w in previews.PAGE_WIDTHS], default="960")
     try:
-        pdf, _ = page_source(document, int(r) if r.isascii() and r.isdigit() and len(r) < 7 else None)
-        png = previews.page_png(pdf, number, width)
+        pdf, _ = page_source(document, params.integer(request.GET, "r"))
+        png = previews.page_png(pdf, number, int(width))
     except IssuanceError as error:
         return render(request, "message.html", {"title": "无法生成预览", "message": error.message}, status=400)
     if png is None:
@@ -200,7 +206,7 @@ def document_sheet(request, pk):
     """The 发文稿纸 as the paper form offices use, to read and to print, at any stage."""
     document = visible_or_404(request, pk)
     content = document.current_revision.content
-    context = {**archiving.draft_sheet(document, content), "printing": request.GET.get("print") == "1"}
+    context = {**archiving.draft_sheet(document, content), "printing": params.flag(request.GET, "print")}
     return render(request, "issuance/sheet.html", context)
 
 
@@ -211,7 +217,7 @@ def document_issued_pdf(request, pk):
         raise Http404("该公文尚未印发")
     with document.issued_pdf.open("rb") as handle:
         data = handle.read()
-    return _pdf_response(data, f"{document.doc_number}.pdf", inline=request.GET.get("download") != "1")
+    return _pdf_response(data, f"{document.doc_number}.pdf", inline=not params.flag(request.GET, "download"))
 
 
 @login_required
@@ -230,10 +236,10 @@ def revision_detail(request, pk, number):
     """One revision's text; with ?compare=N, what changed from revision N (by default the one before)."""
     document = visible_or_404(request, pk)
     revision = get_object_or_404(document.revisions.select_related("author"), number=number)
-    compare = request.GET.get("compare", "")
+    compare = params.integer(request.GET, "compare")
     base = None
-    if compare.isdigit():
-        base = get_object_or_404(document.revisions, number=int(compare))
+    if compare is not None:
+        base = get_object_or_404(document.revisions, number=compare)
     context = {"document": document, "revision": revision, "content": revision.content, "base": base,
                "previous": number - 1 if number > 1 else None}
     if base is not None:
@@ -249,7 +255,8 @@ def document_urge(request, pk, state_pk):
     document = visible_or_404(request, pk)
     state = get_object_or_404(document.step_states, pk=state_pk)
     try:
-        people = services.urge(document, request.user, state)
+        with submissions.once(request):
+            people = services.urge(document, request.user, state)
     except IssuanceError as error:
         messages.error(request, error.message)
     else:

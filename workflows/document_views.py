@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from issuance import services
+from issuance import services, submissions
 from issuance.exceptions import IssuanceError
 from issuance.forms import DraftForm, GrantForm, SubmitForm, WithdrawForm
 from issuance.models import EDITABLE_STAGES, Stage, display_name
@@ -33,12 +33,14 @@ def document_edit(request, pk):
         routing = routing_form(request.user, request.POST, document) if drafting else None
         if form.is_valid() and (routing is None or routing.is_valid()):
             try:
-                if not drafting:
-                    saved = actions.correct_at_recheck(document, request.user, form.content)
-                else:
-                    data = routing.cleaned_data
-                    saved = services.save_content(document, request.user, form.content, form.cleaned_data["copies"],
-                                                  category=data["category"], countersign=data["countersign"])
+                with submissions.once(request):
+                    if not drafting:
+                        saved = actions.correct_at_recheck(document, request.user, form.content)
+                    else:
+                        data = routing.cleaned_data
+                        saved = services.save_content(document, request.user, form.content,
+                                                      form.cleaned_data["copies"], category=data["category"],
+                                                      countersign=data["countersign"])
             except IssuanceError as error:
                 messages.error(request, error.message)
             else:
@@ -98,9 +100,12 @@ def document_detail(request, pk):
 def document_submit(request, pk):
     document = visible_or_404(request, pk)
     form = SubmitForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
+    if not form.is_valid():
+        messages.error(request, form.first_error())
+        return redirect("document", pk=document.pk)
     try:
-        actions.submit(document, request.user, note)
+        with submissions.once(request):
+            actions.submit(document, request.user, form.cleaned_data["note"])
     except IssuanceError as error:
         messages.error(request, error.message)
     else:
@@ -115,9 +120,12 @@ def document_submit(request, pk):
 def document_withdraw(request, pk):
     document = visible_or_404(request, pk)
     form = WithdrawForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():
+        messages.error(request, form.first_error())
+        return redirect("document", pk=document.pk)
     try:
-        state = actions.take_back(document, request.user, reason)
+        with submissions.once(request):
+            state = actions.take_back(document, request.user, form.cleaned_data["reason"])
     except IssuanceError as error:
         messages.error(request, error.message)
     else:

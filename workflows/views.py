@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
-from issuance import listing, services
+from issuance import listing, params, services, submissions
 from issuance.services import phrases
 from issuance.forms import ArchiveForm, DecisionForm, ReasonForm, RecipientFormSet, RegisterForm, SubmitForm
 from issuance.exceptions import IssuanceError
@@ -43,7 +43,7 @@ PAGE_SIZE = 50
 def _task_list(request, tab, title, tasks, sorts=listing.OPEN_TASK_SORTS):
     filters = listing.ListFilter(request.GET, sorts)
     page = Paginator(filters.apply(tasks, request.user, prefix="state__document__"), PAGE_SIZE).get_page(
-        request.GET.get("page"))
+        params.page(request.GET))
     today = timezone.localdate()
     # 已办 shows where each document stands now.
     stands = listing.where_it_stands([task.state.document for task in page], today) if tab == "archive" else {}
@@ -83,7 +83,8 @@ def _visible_task(request, task_pk):
 def claim(request, task_pk):
     task = _visible_task(request, task_pk)
     try:
-        actions.claim(task, request.user)
+        with submissions.once(request):
+            actions.claim(task, request.user)
     except IssuanceError as error:
         messages.error(request, error.message)
         return redirect("queue")
@@ -96,7 +97,8 @@ def claim(request, task_pk):
 def release(request, task_pk):
     task = _visible_task(request, task_pk)
     try:
-        actions.release(task, request.user)
+        with submissions.once(request):
+            actions.release(task, request.user)
     except IssuanceError as error:
         messages.error(request, error.message)
         return redirect("task", task_pk=task.pk)
@@ -174,7 +176,8 @@ class TaskView(View):
         if not form.is_valid():
             return self.render(form, status=400)
         try:
-            actions.complete(self.task, request.user, lambda: self.perform(form))
+            with submissions.once(request):
+                actions.complete(self.task, request.user, lambda: self.perform(form))
         except IssuanceError as error:
             messages.error(request, error.message)
             # 503 when the storage refused (StorageError): the request itself was fine.
@@ -250,35 +253,38 @@ class PrintTaskView(TaskView):
                 "attempts": list(job.attempt_log.all()) if job else []}
 
     def post(self, request, *args, **kwargs):
-        action = request.POST.get("action")
+        action = params.choice(request.POST, "action", ("print", "retry", "return", "void"))
         form = self.get_form(request.POST)
+        if action in ("return", "void") and not form.is_valid():
+            return self.render(form, status=400)
         try:
-            if action in ("print", "retry"):
-                start = printing.request if action == "print" else printing.retry
-                job = start(self.document, request.user)
-                job.refresh_from_db()
-                if job.status == job.Status.DONE:  # rendered in the request itself ("inline")
-                    messages.success(request, "印制完成，已进入核发")
-                    return redirect("document", pk=self.document.pk)
-                messages.success(request, "已开始印制，完成后自动进入核发")
-                return redirect("task", task_pk=self.task.pk)
-            if action not in ("return", "void"):
+            if action is None:
                 raise IssuanceError("请选择要办理的操作")
-            if not form.is_valid():
-                return self.render(form, status=400)
-            reason = form.cleaned_data["reason"]
-            if action == "return":
-                actions.complete(self.task, request.user, lambda: services.decide(
-                    self.document, request.user, self.state, Decision.RETURN, reason))
-                messages.success(request, "已退回拟稿人")
-            else:
-                actions.complete(self.task, request.user,
-                                 lambda: services.void_and_reregister(self.document, request.user, reason))
-                messages.success(request, "文号已作废，公文回到登记环节")
+            with submissions.once(request):
+                done, response = self.act(action, form)
         except IssuanceError as error:
             messages.error(request, error.message)
             return self.render(form, status=400)
-        return redirect("document", pk=self.document.pk)
+        messages.success(request, done)
+        return response
+
+    def act(self, action, form):
+        """Do `action`; returns what was done and the page to go to next."""
+        user = self.request.user
+        if action in ("print", "retry"):
+            start = printing.request if action == "print" else printing.retry
+            job = start(self.document, user)
+            job.refresh_from_db()
+            if job.status == job.Status.DONE:  # rendered in the request itself ("inline")
+                return "印制完成，已进入核发", redirect("document", pk=self.document.pk)
+            return "已开始印制，完成后自动进入核发", redirect("task", task_pk=self.task.pk)
+        reason = form.cleaned_data["reason"]
+        if action == "return":
+            actions.complete(self.task, user, lambda: services.decide(
+                self.document, user, self.state, Decision.RETURN, reason))
+            return "已退回拟稿人", redirect("document", pk=self.document.pk)
+        actions.complete(self.task, user, lambda: services.void_and_reregister(self.document, user, reason))
+        return "文号已作废，公文回到登记环节", redirect("document", pk=self.document.pk)
 
 
 class DistributeTaskView(TaskView):

@@ -38,11 +38,12 @@ from .review import (
     StepKind,
     StepState,
 )
+from .submissions import FormToken
 
 __all__ = [
     "EDITABLE_STAGES", "DEPARTMENT_ROLES", "REVIEW_KINDS", "STEP_ROLES",
     "Actor", "AppendOnlyModel", "AppendOnlyQuerySet", "Appointment", "ArchiveFile", "ArchiveRecord", "ChainStep",
-    "ChainVersion", "CommonPhrase", "Decision", "Delegation", "Department", "Distribution", "Document", "DocumentUserObjectPermission", "Event",
+    "ChainVersion", "CommonPhrase", "Decision", "Delegation", "Department", "Distribution", "Document", "DocumentUserObjectPermission", "Event", "FormToken",
     "IssuedNumber", "Notice", "NumberSequence", "NumberVoid", "Opinion", "Organ", "PrintAttempt", "PrintJob", "RecipientOrgan", "Retention",
     "ReviewChain", "Revision", "Role", "Round", "Stage", "StepKind", "StepState", "display_name", "stage_label",
 ]

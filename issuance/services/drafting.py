@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from guardian.shortcuts import assign_perm
 
-from .. import chains, exchange
+from .. import chains, exchange, numbering
 from ..exceptions import IssuanceError
 from ..models import EDITABLE_STAGES, Department, Document, Revision, Stage, StepKind, StepState, display_name
 from ..roles import can_grant, drafting_departments, may_act, memberships
@@ -21,8 +21,10 @@ def check_copies(copies):
 
 
 def _new_revision(document, user, content):
-    """Store `content` as the next revision unless it equals the current one."""
+    """Store `content` as the next revision unless it equals the current one. A number it
+    carries from an earlier system must be one 登记 can record (numbering.check_carried)."""
     content = exchange.parse_document(content)
+    numbering.check_carried(document.organ, content["doc_number"])
     sha = exchange.content_sha256(content)
     current = document.current_revision
     if current is not None and current.sha256 == sha:

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from issuance import exchange, services
+from issuance import exchange, params, services
 from issuance.exceptions import IssuanceError
 from issuance.roles import drafting_departments
 
@@ -19,6 +19,9 @@ class Command(BaseCommand):
             content = exchange.read_file(options["file"])
         except exchange.ExchangeError as error:
             raise CommandError(f"导入失败，未创建任何内容。{error}") from None
+        for name in ("user", "department"):  # bytes of argv that are no UTF-8 come as surrogates
+            if params.UNTYPABLE_RE.search(options[name] or ""):
+                raise CommandError(f"导入失败，未创建任何内容。--{name} 含有无法识别的字符")
         User = get_user_model()
         try:
             user = User.objects.get(username=options["user"])
