@@ -5,6 +5,7 @@ posted twice, or without its token) and test_fuzz (any value of any parameter or
 `database_state()` and `media_files()` say what a request changed.
 """
 
+import contextlib
 import datetime
 import hashlib
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from issuance.models import (
 )
 from workflows import actions, demo_path, queries
 
-from .builders import decide, gx_content, open_state, short_content, task_of
+from .builders import decide, gx_content, module_world, open_state, short_content, task_of
 from .conftest import CAST, GX_CAST
 
 # The tables a request could change. Sessions and a user's last login change with every
@@ -71,9 +72,16 @@ def levels(response):
 
 
 def succeeded(response):
-    """A request that says it did something: a success message. A refusal says why in an
-    error, or answers 4xx; then nothing may have changed."""
+    """A request that says it did something: a success message."""
     return response.status_code < 400 and constants.SUCCESS in levels(response)
+
+
+def refused(response):
+    """A request that did nothing, and must have changed nothing: an answer of 4xx, the form
+    shown again (200), the login page, or a redirect with an error message."""
+    if response.status_code != 302:
+        return True
+    return response["Location"].startswith("/login/") or constants.ERROR in levels(response)
 
 
 def _through(content, user, until, **draft):
@@ -140,12 +148,23 @@ def build(seed_content):
     return SimpleNamespace(ids=ids)
 
 
+@contextlib.contextmanager
+def built(django_db_blocker, seed_content, media):
+    """The world, built once for a module or class, its files in `media`, rolled back at the end."""
+    with module_world(django_db_blocker, media):
+        world = build(seed_content)
+        world.media = media
+        world.users = {user.username: user for user in get_user_model().objects.all()}
+        yield world
+
+
 # --- The pages and their query parameters ---------------------------------------------------
 
 @dataclass(frozen=True)
 class Page:
     url: str  # formatted with the world's ids
     params: dict = field(default_factory=dict)  # name -> values the page understands
+    who: str = "drafter"  # a user who may see it
 
     def path(self, ids):
         return self.url.format(**ids)
@@ -154,6 +173,7 @@ class Page:
 YEARS = ["2024", "2026"]
 ORGANS = ["泉科", "泉工信", "{qk_organ}", "{gx_organ}"]
 PAGES = [
+    Page("/"),
     Page("/documents/", {"q": ["通知", "泉科〔2024〕"], "scope": ["mine", "all"], "page": ["1", "2"]}),
     Page("/documents/{draft}/"),
     Page("/documents/{draft}/edit/"),
@@ -165,27 +185,27 @@ PAGES = [
     Page("/tasks/inbox/", {"page": ["1", "2"]}),
     Page("/tasks/queue/", {"page": ["1", "2"]}),
     Page("/tasks/done/", {"page": ["1", "2"]}),
-    Page("/tasks/{task_first}/"),
+    Page("/tasks/{task_first}/", who="head"),
     Page("/archive/", {"code": ["X001"], "number": ["泉科"], "title": ["通知"], "organ": ["科学技术局"],
-                       "text": ["科技"], "year": YEARS, "retention": ["Y", "D30", "D10"], "page": ["1", "2"]}),
-    Page("/archive/{record}/"),
-    Page("/archive/{record}/files/issued_pdf/", {"download": ["1", "0"]}),
-    Page("/archive/{record}/export.zip"),
-    Page("/numbers/", {"code": ["泉科", "泉工信"], "year": YEARS}),
-    Page("/recipients/", {"organ": ORGANS}),
-    Page("/recipients/new/", {"organ": ORGANS}),
-    Page("/recipients/{recipient}/", {"organ": ORGANS}),
-    Page("/chains/", {"organ": ORGANS}),
-    Page("/chains/new/", {"organ": ORGANS}),
-    Page("/chains/{chain}/"),
+                       "text": ["科技"], "year": YEARS, "retention": ["Y", "D30", "D10"], "page": ["1", "2"]}, who="clerk"),
+    Page("/archive/{record}/", who="clerk"),
+    Page("/archive/{record}/files/issued_pdf/", {"download": ["1", "0"]}, who="clerk"),
+    Page("/archive/{record}/export.zip", who="clerk"),
+    Page("/numbers/", {"code": ["泉科", "泉工信"], "year": YEARS}, who="clerk"),
+    Page("/recipients/", {"organ": ORGANS}, who="clerk"),
+    Page("/recipients/new/", {"organ": ORGANS}, who="clerk"),
+    Page("/recipients/{recipient}/", {"organ": ORGANS}, who="clerk"),
+    Page("/chains/", {"organ": ORGANS}, who="clerk"),
+    Page("/chains/new/", {"organ": ORGANS}, who="clerk"),
+    Page("/chains/{chain}/", who="clerk"),
     Page("/chains/{chain}/sample/", {"department": ["{department}"], "doc_type": ["通知", "函"],
                                      "direction": ["下行文", "上行文"], "countersign": ["{other_department}"],
-                                     "co_organs": ["{gx_organ}"]}),
+                                     "co_organs": ["{gx_organ}"]}, who="clerk"),
     Page("/notices/", {"page": ["1", "2"]}),
     Page("/delegations/"),
-    Page("/lockouts/", {"organ": ORGANS}),
+    Page("/lockouts/", {"organ": ORGANS}, who="clerk"),
     Page("/password/"),
-    Page("/login/", {"next": ["/documents/", "/archive/"]}),
+    Page("/login/", {"next": ["/documents/", "/archive/"]}, who="anonymous"),
 ]
 
 
@@ -217,8 +237,7 @@ class Form:
     name: str
     url: str  # formatted with the world's ids
     who: str  # a user who may submit it
-    data: object = dict  # ids -> the data it accepts
-    renders: bool = False  # makes a PDF: costly, so fuzzed with few examples
+    data: object = lambda ids: {}  # ids -> the data it accepts
 
     def path(self, ids):
         return self.url.format(**ids)
@@ -236,11 +255,11 @@ FORMS = [
     Form("退回待领取", "/tasks/{task_claimed}/release/", "reviewer"),
     Form("重新送审", "/tasks/{task_returned}/", "drafter", lambda ids: {"note": "已补充。"}),
     Form("登记", "/tasks/{task_registration}/", "clerk", lambda ids: {"copies": "10"}),
-    Form("印制", "/tasks/{task_printing}/", "clerk", lambda ids: {"action": "print"}, renders=True),
+    Form("印制", "/tasks/{task_printing}/", "clerk", lambda ids: {"action": "print"}),
     Form("作废文号", "/tasks/{task_printing}/", "clerk", lambda ids: {"action": "void", "reason": "文号有误"}),
     Form("核发", "/tasks/{task_distribution}/", "clerk", lambda ids: {
         "r-TOTAL_FORMS": "1", "r-INITIAL_FORMS": "0", "r-0-recipient": "市科协", "r-0-role": "cc", "r-0-copies": "2"}),
-    Form("归档", "/tasks/{task_archiving}/", "archivist", lambda ids: {"retention": "Y", "remarks": ""}, renders=True),
+    Form("归档", "/tasks/{task_archiving}/", "archivist", lambda ids: {"retention": "Y", "remarks": ""}),
     Form("作废下一个文号", "/numbers/", "clerk", lambda ids: {"reason": "已用于纸质公文"}),
     Form("新增收文机关", "/recipients/new/", "clerk", lambda ids: {"name": "泉州市测试中心", "aliases": "", "active": "on"}),
     Form("修改收文机关", "/recipients/{recipient}/", "clerk", lambda ids: {"name": "泉州市科学技术协会", "aliases": "科协",
@@ -253,6 +272,11 @@ FORMS = [
     Form("取消代理", "/delegations/{delegation}/end/", "drafter"),
     Form("解除登录锁定", "/lockouts/", "clerk", lambda ids: {"username": "outsider"}),
 ]
-# Forms that change nothing of the domain and need no token: the second login, logout and
-# password change are each refused or do nothing (the old password no longer matches).
-NATURAL_FORMS = {"/login/": ("username", "password"), "/password/": ("old_password", "new_password1", "new_password2")}
+# Forms that need no token: a second login or logout does nothing new, a second password
+# change is refused (the old password no longer matches).
+NATURAL_FORMS = [
+    Form("登录", "/login/", "anonymous", lambda ids: {"username": "drafter", "password": "gongwen-demo",
+                                                    "next": "/documents/"}),
+    Form("修改密码", "/password/", "drafter", lambda ids: {
+        "old_password": "gongwen-demo", "new_password1": "Quanzhou-Keji-2026", "new_password2": "Quanzhou-Keji-2026"}),
+]

@@ -35,7 +35,6 @@ from issuance.models import Document, Event, FormToken, IssuedNumber, NumberSequ
 from workflows import actions, demo_path
 
 from . import endpoints
-from .builders import module_world
 
 ROOT = Path(__file__).resolve().parent.parent
 HUGE = "9" * 5000
@@ -306,10 +305,7 @@ def test_a_sequence_stops_at_the_largest_serial(cast, short_content):
 
 @pytest.fixture(scope="class")
 def built(django_db_setup, django_db_blocker, seed_content, tmp_path_factory):
-    media = tmp_path_factory.mktemp("media")
-    with module_world(django_db_blocker, media):
-        world = endpoints.build(seed_content)
-        world.media = media
+    with endpoints.built(django_db_blocker, seed_content, tmp_path_factory.mktemp("media")) as world:
         yield world
 
 
