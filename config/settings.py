@@ -217,6 +217,20 @@ GONGWEN_TSA_URL = env("GONGWEN_TSA_URL", "")
 GONGWEN_TSA_CERT = env("GONGWEN_TSA_CERT", "")
 GONGWEN_TSA_TIMEOUT = int(env("GONGWEN_TSA_TIMEOUT", "10"))
 
+# The organ's digital signature on its issued PDFs (docs/signing.md). Keys are never in the
+# database: each organ's PKCS#12 is GONGWEN_SIGNING_P12_<全宗号>, else <全宗号>.p12 in
+# GONGWEN_SIGNING_DIR; its passphrase GONGWEN_SIGNING_PASSPHRASE_<全宗号>, else
+# GONGWEN_SIGNING_PASSPHRASE; the CAs signatures must chain to, GONGWEN_SIGNING_CA (PEM),
+# else ca.pem in GONGWEN_SIGNING_DIR. An organ without a key issues unsigned PDFs.
+GONGWEN_SIGNING_DIR = Path(env("GONGWEN_SIGNING_DIR", str(VAR_DIR / "signing")))
+GONGWEN_SIGNING_CA = env("GONGWEN_SIGNING_CA", "")
+GONGWEN_SIGNING_P12 = {name.removeprefix("GONGWEN_SIGNING_P12_"): value for name, value in os.environ.items()
+                       if name.startswith("GONGWEN_SIGNING_P12_") and value}
+GONGWEN_SIGNING_PASSPHRASE = env("GONGWEN_SIGNING_PASSPHRASE", "")
+GONGWEN_SIGNING_PASSPHRASES = {name.removeprefix("GONGWEN_SIGNING_PASSPHRASE_"): value
+                               for name, value in os.environ.items()
+                               if name.startswith("GONGWEN_SIGNING_PASSPHRASE_")}
+
 # The organ the demo and new users belong to when none is given.
 GONGWEN_DEFAULT_ORGAN_CODE = env("GONGWEN_DEFAULT_ORGAN_CODE", "泉科")
 

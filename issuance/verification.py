@@ -12,6 +12,9 @@ Checks, without trusting anything but the recorded hashes:
   docs/tamper-evidence.md): each entry's HMAC with the history key, every anchor file's
   lines, and every head an anchor recorded still in its chain with the hash recorded; an
   entry without an HMAC (written before entries were sealed) only at or below such a head;
+- every issued PDF's digital signature (issuance.signing), the document's and its archived
+  copy: intact and from a trusted certificate when the file carries one, and present when the
+  sealed 印制 entry recorded one;
 - no file under the archive root or the issued PDFs' root that no record claims.
 Each mismatch is reported in Chinese with the 档号 or document and the file or entry.
 """
@@ -24,7 +27,8 @@ from pathlib import PurePosixPath
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from . import anchors, archiving, seals, storage
+from . import anchors, archiving, seals, signing, storage
+from .exceptions import IssuanceError
 from .models import ArchiveFile, ArchiveRecord, Document, Event, PrintJob, stage_label
 
 GENESIS = "0" * 64
@@ -48,6 +52,7 @@ class Report:
     documents: int = 0
     events: int = 0
     anchors: int = 0
+    signatures: int = 0
     cleaned: list = field(default_factory=list)
 
     @property
@@ -59,7 +64,8 @@ class Report:
 
     def summary(self):
         checked = (f"共检查档案 {self.records} 件、档案文件 {self.files} 个、"
-                   f"公文 {self.documents} 份的办理记录 {self.events} 条、锚定 {self.anchors} 条")
+                   f"公文 {self.documents} 份的办理记录 {self.events} 条、锚定 {self.anchors} 条、"
+                   f"数字签名 {self.signatures} 个")
         if self.ok:
             return f"{checked}，全部一致。"
         return f"{checked}，发现 {len(self.problems)} 处不符。"
@@ -147,6 +153,35 @@ def check_printed_hash(report, document, events):
     if document.issued_pdf and printed and printed[-1].detail.get("sha256") != document.issued_pdf_sha256:
         report.add(_document_subject(document), f"正式文件登记的 SHA-256 与办理记录第 {printed[-1].seq} 条（印制）"
                                                 f"记录的不同（登记被改动）")
+
+
+def check_signatures(report, document, events, record, roots):
+    """Each issued PDF of `document` (its own and the archived copy) that carries a signature
+    carries a valid one, signed with the certificate the sealed 印制 entry recorded; a PDF
+    whose 印制 entry recorded a signature carries it."""
+    subject = _document_subject(document)
+    printed = [event for event in events if event.action == "print"]
+    recorded = printed[-1].detail.get("signature") if printed else None
+    files = [(document.issued_pdf.name, "正式文件")] if document.issued_pdf else []
+    if record is not None:
+        files += [(f.path, "归档的正式文件") for f in record.files.all() if f.kind == ArchiveFile.Kind.ISSUED_PDF]
+    for path, what in files:
+        try:
+            verdict = signing.verify(storage.read(path, what=what), roots)
+        except FileNotFoundError:
+            continue  # named as missing by the hash check
+        except IssuanceError as error:
+            report.add(subject, error.message)
+            continue
+        if verdict.present:
+            report.signatures += 1
+        if verdict.present and not verdict.valid:
+            report.add(subject, f"{what}的数字签名无效：{verdict.problem}（{path}）")
+        elif verdict.present and recorded and verdict.certificate != recorded.get("certificate"):
+            report.add(subject, f"{what}的签名证书与办理记录第 {printed[-1].seq} 条（印制）记录的不同（{path}）")
+        elif not verdict.present and recorded:
+            report.add(subject, f"{what}没有数字签名（{verdict.problem}），但办理记录第 {printed[-1].seq} 条（印制）"
+                                f"记录了{recorded.get('signer')}的签名（{path}）")
 
 
 def check_chain(report, document, events):
@@ -248,6 +283,11 @@ def verify(cleanup=True):
     for record in records.values():
         check_record(report, record)
     anchored, keys = read_anchors(report), seals.known_keys()
+    try:
+        roots = signing.trust_roots()
+    except IssuanceError as error:
+        report.add("数字签名", f"{error.message}；未核验任何数字签名")
+        roots = None
     documents = Document.objects.order_by("pk")
     for document in documents.iterator():
         check_issued_pdf(report, document)
@@ -255,6 +295,8 @@ def verify(cleanup=True):
         check_chain(report, document, events)
         check_seals(report, document, events, anchored.pop(document.pk, []), keys)
         check_printed_hash(report, document, events)
+        if roots is not None:
+            check_signatures(report, document, events, records.get(document.pk), roots)
         if document.pk in records:
             check_archive_event(report, records[document.pk], events)
     for document, heads in anchored.items():

@@ -49,6 +49,25 @@ def anchor_dir(settings, tmp_path):
     return settings.GONGWEN_ANCHOR_DIR
 
 
+@pytest.fixture(scope="session")
+def signing_keys(tmp_path_factory):
+    """A demo certificate authority and both demo organs' keys, made once per session."""
+    directory = tmp_path_factory.mktemp("signing")
+    demo.create_signing_keys(directory, demo.signing_organs())
+    return directory
+
+
+@pytest.fixture(autouse=True)
+def signing_dir(settings, signing_keys):
+    """Every 印制 signs with the session's demo keys (issuance.signing), never the machine's."""
+    settings.GONGWEN_SIGNING_DIR = signing_keys
+    settings.GONGWEN_SIGNING_CA = ""
+    settings.GONGWEN_SIGNING_P12 = {}
+    settings.GONGWEN_SIGNING_PASSPHRASE = ""
+    settings.GONGWEN_SIGNING_PASSPHRASES = {}
+    return signing_keys
+
+
 @pytest.fixture
 def cast(db):
     """Both demo organs and their users, by username."""

@@ -260,7 +260,7 @@ def render(doc, *, draft=False):
         justified = patches.justify(document)
         document.metadata = metadata.metadata_for(doc, document.metadata)
         pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
-    _remember_pages(pdf, len(document.pages))
+    remember_pages(pdf, len(document.pages))
     return Rendered(pdf, len(document.pages), justified.spread)
 
 
@@ -280,7 +280,8 @@ def _digest(pdf_bytes):
     return hashlib.blake2b(pdf_bytes, digest_size=16).digest()
 
 
-def _remember_pages(pdf_bytes, count):
+def remember_pages(pdf_bytes, count):
+    """Let `count_pages` know the page count of `pdf_bytes` (a render's PDF, signed)."""
     with _PAGE_COUNTS_LOCK:
         _PAGE_COUNTS[_digest(pdf_bytes)] = count
         while len(_PAGE_COUNTS) > _PAGE_COUNTS_KEPT:

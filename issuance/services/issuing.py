@@ -170,7 +170,9 @@ def _end_attempt(job, outcome, error="", when=None):
 
 
 def render_issue(job):
-    """The issued PDF of a job's revision and the 印发日期 it carries. Reads, writes nothing."""
+    """The issued PDF of a job's revision, signed with the organ's key when it has one, and
+    the 印发日期 it carries. Reads, writes nothing."""
+    from .. import signing
     from ..render import layout
 
     document = job.document
@@ -178,12 +180,19 @@ def render_issue(job):
     printed_date = datetime.date.fromisoformat(carried) if carried else timezone.localdate()
     document.printed_date = printed_date
     content = exchange.parse_document(document.issued_content())
-    return layout.render_pdf(content), printed_date
+    unsigned = layout.render_pdf(content)
+    # Signed after the PDF/A conversion, as an incremental update that keeps it PDF/A-2b.
+    pdf = signing.sign(unsigned, document.organ)
+    layout.remember_pages(pdf, layout.count_pages(unsigned))
+    return pdf, printed_date
 
 
 @transaction.atomic
 def finish_print(job, pdf, printed_date):
-    """Store the rendered PDF as the issued file and move the document on to 核发."""
+    """Store the rendered PDF as the issued file and move the document on to 核发. The 印制
+    entry records the stored file's SHA-256 and its signature (None: issued unsigned, the
+    organ having no key)."""
+    from .. import signing
     from ..render import layout
 
     document = lock(job.document)
@@ -195,6 +204,9 @@ def finish_print(job, pdf, printed_date):
         raise IssuanceError("印制任务已失效")
     if document.signed_revision_id != job.revision_id:
         raise IssuanceError("签发稿已变更，印制任务作废")
+    signature = signing.verify(pdf)
+    if signature.present and not signature.intact:
+        raise IssuanceError(f"正式文件的数字签名无效，未予保存：{signature.problem}")
     document.printed_date = printed_date
     stored = storage.store_issued_pdf(document, pdf)
     document.issued_pdf = stored.path
@@ -207,8 +219,8 @@ def finish_print(job, pdf, printed_date):
     job.save(update_fields=["status", "error", "finished_at", "lease_until"])
     _end_attempt(job, PrintAttempt.Outcome.DONE, when=job.finished_at)
     move(document, job.requested_by, "print", complete_step(document, state, job.requested_by), path=stored.path,
-         sha256=stored.sha256,
-          pages=document.issued_pages, revision=job.revision.number, job=job.pk)
+         sha256=stored.sha256, pages=document.issued_pages, revision=job.revision.number, job=job.pk,
+         signature=signature.record())
     return document
 
 

@@ -47,6 +47,9 @@ def describe_event(event):
         text = step + (f"（{detail['party']}）" if detail.get("party") else "") + text
     if detail.get("revision") and event.action in ("create", "save", "submit", "sign", "print"):
         text += f"（第{detail['revision']}稿）"
+    if event.action == "print" and "signature" in detail:
+        signature = detail["signature"]
+        text += f"，{signature['signer']}已数字签名" if signature else "，未加数字签名"
     if event.action == "submit" and detail.get("chain"):
         text += f"，按“{detail['chain']}”第{detail['version']}版办理"
     if detail.get("doc_number"):

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -9,12 +10,17 @@ from workflows import demo_path
 
 
 class Command(BaseCommand):
-    help = "迁移数据库，载入演示机关、用户和范例公文（范例公文走完全流程直至归档），写入当天的锚定。可重复执行。"
+    help = ("迁移数据库，载入演示机关、用户，生成演示签名证书，办理范例公文（走完全流程直至归档），"
+            "写入当天的锚定。可重复执行。")
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
         demo.load_organisation()
         cast = demo.load_cast()
+        # Before the seed: its 印制 signs with them.
+        written = demo.create_signing_keys(settings.GONGWEN_SIGNING_DIR, demo.signing_organs(cast))
+        if written:
+            self.stdout.write(f"已在 {settings.GONGWEN_SIGNING_DIR} 生成演示签名证书：{'、'.join(written)}")
         labels = dict(Role.choices)
         User = get_user_model()
         for spec in cast["seed_documents"]:
