@@ -61,6 +61,11 @@ def runs(text):
     """Split `text` into runs of covered and fallback characters."""
     if not text:
         return []
+    return list(_runs(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _runs(text):
     result = []
     for ch in text:
         fallback = not ch.isspace() and not covered(ch)
@@ -68,7 +73,7 @@ def runs(text):
             result[-1] = Run(result[-1].text + ch, fallback)
         else:
             result.append(Run(ch, fallback))
-    return result
+    return tuple(result)
 
 
 def fallback_face(ch, chain=fonts.SERIF_CHAIN):

@@ -257,11 +257,18 @@ def plan(segments, first_indent=0.0, width=TYPE_AREA_WIDTH):
     or for characters outside the Fandol faces the chain of fallback faces the stylesheet
     names for them) and the classes of its span. The first line starts `first_indent` in.
     """
+    return list(_plan(tuple(segments), first_indent, width))
+
+
+# A block's plan depends on nothing but its text, faces and indent: a document rendered
+# again (preview, issued copy, archive) or edited in one paragraph plans only what changed.
+@functools.lru_cache(maxsize=2048)
+def _plan(segments, first_indent, width):
     chars = [
         _Char(ch, classes, _advance(_face_of(ch, face), ch)) for text, face, classes in segments for ch in text
     ]
     if not chars:
-        return []
+        return ()
     text = _Text(chars)
     joined = "".join(char.ch for char in chars)
     breaks = sorted(break_opportunities(joined)) + [len(chars)]
@@ -278,7 +285,7 @@ def plan(segments, first_indent=0.0, width=TYPE_AREA_WIDTH):
         lines.append(_line(chars, start, content, compressed, available - used, final))
         start = end
         available = width
-    return lines
+    return tuple(lines)
 
 
 def _next_line(text, breaks, first, start, available):

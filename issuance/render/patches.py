@@ -19,6 +19,20 @@ compression as a patch against WeasyPrint 70 itself.
   WeasyPrint's subsetting asks cffi for `hb_codepoint_t[N]` arrays, a new C type for every
   new N that cffi parses with pycparser (8 ms each); they are made as `hb_codepoint_t[]`,
   one type parsed once.
+* Work done once for the same input (issue 11). A font's subset is a function of the face
+  and the glyphs kept: it is remembered per face of Pango's fonts and glyph set, and its
+  compressed stream per content, so that a document rendered again (the preview, then the
+  issued copy, then the archive's) or another of the organ with the same characters in a
+  face does not subset and deflate the same 450 KB again (25–45 ms a document). An SVG
+  path (the seal's characters, drawn as outlines) is parsed once per `d` and its drawing
+  operations replayed. All three are bounded, and what they return is byte for byte what
+  WeasyPrint would have made.
+* Work not done (issue 11). A line of preformatted text (`white-space: pre`: the planned
+  lines of the 正文) is shaped from its own text, not from the rest of its block, which
+  WeasyPrint shapes again for every line (a block of n lines cost n(n+1)/2). Pages that
+  the same @page selectors match share their computed styles and their margin boxes'
+  instead of computing sixteen margin boxes' styles per page. tests/test_render_speed.py
+  renders with and without each and compares the bytes.
 * Inter-character justification (`justify`). CSS's `text-justify: inter-character` spreads
   a line's free space between its characters, which is how Chinese is justified;
   WeasyPrint 70 only stretches spaces. `justify(document)` runs after layout and before
@@ -32,6 +46,8 @@ reaches into internals that another version may have moved, and a silent mismatc
 shift glyphs by fractions of a point instead of failing.
 """
 
+import collections
+import hashlib
 import inspect
 import re
 import textwrap
@@ -41,8 +57,12 @@ from dataclasses import dataclass
 
 import pydyf
 import weasyprint
+from weasyprint import svg as weasy_svg
 from weasyprint.draw import text as draw_text
 from weasyprint.formatting_structure import boxes
+from weasyprint.layout import inline as layout_inline
+from weasyprint.layout import page as layout_page
+from weasyprint.layout import preferred as layout_preferred
 from weasyprint.pdf import fonts as pdf_fonts
 from weasyprint.text import line_break
 from weasyprint.text.ffi import TO_UNITS, ffi, harfbuzz, pango
@@ -116,18 +136,101 @@ def _install_exact_positions():
 COMPRESSION_LEVEL = 3
 
 
+class _Bounded:
+    """A dict of at most `limit` units (bytes, or entries with `size` 1), the least
+    recently used entries dropped first; safe to share between render threads."""
+
+    def __init__(self, limit, size=len):
+        self._limit = limit
+        self._size = size
+        self._entries = collections.OrderedDict()
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        size = self._size(value)
+        if size > self._limit:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = value
+            self._used += size
+            while self._used > self._limit:
+                _, dropped = self._entries.popitem(last=False)
+                self._used -= self._size(dropped)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+            self._used = 0
+
+    def __len__(self):
+        return len(self._entries)
+
+
+# Streams at least this long (font files; a page's content is 5–30 KB) are deflated once
+# per content. A subset font from _subsets reaches pydyf as the very bytes object it
+# remembered, known here without hashing it; other content is known by its SHA-1 (a
+# tenth of the time deflating it takes).
+REMEMBERED_STREAM = 64 * 1024
+_deflated = _Bounded(16 * 1024 * 1024, size=lambda entry: len(entry[1]))
+_deflated_objects = _Bounded(16 * 1024 * 1024, size=lambda entry: len(entry[0]))
+
+
+def _deflate(data):
+    if len(data) < REMEMBERED_STREAM:
+        return zlib.compress(data, COMPRESSION_LEVEL)
+    same = _deflated_objects.get(id(data))
+    if same is not None and same[0] is data:
+        return same[1]
+    key = (len(data), hashlib.sha1(data, usedforsecurity=False).digest())
+    entry = _deflated.get(key)
+    if entry is None:
+        entry = (key, zlib.compress(data, COMPRESSION_LEVEL))
+        _deflated.put(key, entry)
+    # Holding `data` keeps its id from being reused while the entry exists.
+    _deflated_objects.put(id(data), (data, entry[1]))
+    return entry[1]
+
+
+class _Deflater:
+    """What zlib.compressobj gives pydyf: it compresses a stream whole, in flush()."""
+
+    def __init__(self):
+        self._parts = []
+
+    def compress(self, data):
+        self._parts.append(bytes(data))
+        return b""
+
+    def flush(self, mode=zlib.Z_FINISH):
+        data, self._parts = b"".join(self._parts), []
+        return _deflate(data)
+
+
 class _Zlib:
-    """zlib as pydyf sees it: the same functions, at COMPRESSION_LEVEL."""
+    """zlib as pydyf sees it: the same functions, at COMPRESSION_LEVEL, a long stream
+    deflated once per content."""
 
     error = zlib.error
 
     @staticmethod
     def compressobj(level=-1, *args, **kwargs):
-        return zlib.compressobj(COMPRESSION_LEVEL, *args, **kwargs)
+        if args or kwargs:
+            return zlib.compressobj(COMPRESSION_LEVEL, *args, **kwargs)
+        return _Deflater()
 
     @staticmethod
     def compress(data, level=-1):
-        return zlib.compress(data, COMPRESSION_LEVEL)
+        return _deflate(data)
 
     decompress = staticmethod(zlib.decompress)
 
@@ -169,6 +272,135 @@ def _face_bytes(hb_object, ot_color=None, glyph=None):
     return cached[1]
 
 
+_original_subset = pdf_fonts.Font.subset
+# Subsets of the faces of Pango's fonts by glyph set (one document's five take 1.1 MB).
+_subsets = _Bounded(24 * 1024 * 1024)
+
+
+def _subset(self, to_unicode, hinting):
+    """Font.subset, remembered for a face of Pango's fonts and the glyphs it keeps.
+
+    The subset depends on nothing else: the face, the glyph ids (the keys of to_unicode),
+    hinting, and whether glyphs are missing (an outline for .notdef). A face is known by
+    its address, which cannot be reused while _face_bytes holds a reference to it."""
+    key = _key(self.hb_face)
+    if not to_unicode or key not in _face_data:
+        return _original_subset(self, to_unicode, hinting)
+    remembered = (key, self.index, tuple(sorted(to_unicode)), bool(hinting), bool(self.missing))
+    content = _subsets.get(remembered)
+    if content is None:
+        _original_subset(self, to_unicode, hinting)
+        _subsets.put(remembered, self.file_content)
+    else:
+        self.file_content = content
+    return None
+
+
+_original_path = weasy_svg.TAGS["path"]
+# Parsed paths by `d`: the seal's nine paths are 40 KB of numbers.
+_paths = _Bounded(256, size=lambda value: 1)
+# The stream operations a path is drawn with; pydyf writes each as one item appended to
+# the stream's list, and keeps no other state for them.
+_PATH_OPERATIONS = frozenset(("move_to", "line_to", "curve_to", "close"))
+
+
+class _Watch:
+    """A stream stand-in for drawing one path: passes everything on, and notes whether
+    anything but the path operations was used."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.only_path = True
+
+    def __getattr__(self, name):
+        if name not in _PATH_OPERATIONS:
+            self.only_path = False
+        return getattr(self._stream, name)
+
+
+def _path(svg, node, font_size):
+    """WeasyPrint's SVG path drawing, parsed once per `d`: later the same operations are
+    appended to the stream as they were written, and the vertices left on the node (for
+    markers) are the same."""
+    key = (node.get("d", ""), font_size, svg.inner_width, svg.inner_height)
+    known = _paths.get(key)
+    if known is not None:
+        operations, vertices = known
+        svg.stream.stream.extend(operations)
+        node.vertices.extend(vertices)
+        return
+    stream, watch = svg.stream, _Watch(svg.stream)
+    written, vertices = len(stream.stream), len(node.vertices)
+    svg.stream = watch
+    try:
+        _original_path(svg, node, font_size)
+    finally:
+        svg.stream = stream
+    if watch.only_path:
+        _paths.put(key, (tuple(stream.stream[written:]), tuple(node.vertices)[vertices:]))
+
+
+_original_split_first_line = line_break.split_first_line
+# White space that never wraps: a line ends only at a line feed.
+_NOT_WRAPPED = ("pre", "nowrap")
+
+
+def _split_first_line(text, style, context, max_width, justification_spacing, is_line_start=True,
+                      minimum=False):
+    """split_first_line, given only the text up to the first line feed when lines do not
+    wrap (`white-space: pre`, the planned lines of the 正文).
+
+    WeasyPrint lays out the whole rest of a block to find where its first line ends, so
+    a block of n preformatted lines is shaped n(n+1)/2 lines' worth. Pango ends a line at
+    the first paragraph separator and shapes each paragraph on its own: the first line,
+    its metrics and where the next line resumes are the same without the text after it."""
+    if style["white_space"] in _NOT_WRAPPED:
+        end = text.find("\n")
+        if end != -1:
+            text = text[:end + 1]
+    return _original_split_first_line(
+        text, style, context, max_width, justification_spacing, is_line_start, minimum)
+
+
+_original_page_styles = layout_page.set_page_type_computed_styles
+
+
+def _page_rules_matched(page_type, style_for):
+    """Which selectors of the stylesheets' @page rules match `page_type`, in order."""
+    return tuple(
+        style_for._page_type_match(selector[2], page_type)
+        for sheet, _origin, _specificity in style_for._sheets
+        for _rule, selectors, _declarations in sheet.page_rules
+        for selector in selectors
+    )
+
+
+def _set_page_type_computed_styles(page_type, html, style_for):
+    """set_page_type_computed_styles, the styles of a page type shared with an earlier page
+    type that the same @page selectors match.
+
+    Every page of a document is a page type of its own (its index is part of it, for
+    `:nth()`), so WeasyPrint cascades and computes the page's style and its sixteen margin
+    boxes' anew for each page, a tenth of the layout of a 公文. Pages that the same
+    selectors match get the same declarations, so the same computed styles; the page's
+    counters and content live in the page state, not in the style."""
+    known = style_for.__dict__.setdefault("_page_types_by_rules", {})
+    matched = _page_rules_matched(page_type, style_for)
+    earlier = known.get(matched)
+    if earlier is None:
+        _original_page_styles(page_type, html, style_for)
+        known[matched] = page_type
+        return
+    cascaded, computed = style_for.get_cascaded_styles(), style_for.get_computed_styles()
+    # What the original sets: the cascade of the page and of each margin box with
+    # declarations (the elements' cascades are gone by now), and their computed styles.
+    pseudo_types = [pseudo_type for element, pseudo_type in cascaded if element == earlier]
+    for pseudo_type in pseudo_types:
+        cascaded[page_type, pseudo_type] = cascaded[earlier, pseudo_type]
+    for pseudo_type in {None, *pseudo_types}:
+        computed[page_type, pseudo_type] = computed[earlier, pseudo_type]
+
+
 _SIZED_ARRAY = re.compile(r"^(\w+)\[\d+\]$")
 
 
@@ -193,6 +425,12 @@ def _install_speed():
     pydyf.zlib = _Zlib
     pdf_fonts.get_pango_font_hb_face = _pango_face
     pdf_fonts.get_hb_object_data = _face_bytes
+    pdf_fonts.Font.subset = _subset
+    layout_page.set_page_type_computed_styles = _set_page_type_computed_styles
+    # layout.inline and layout.preferred import the function by name.
+    for module in (line_break, layout_inline, layout_preferred):
+        module.split_first_line = _split_first_line
+    weasy_svg.TAGS["path"] = _path
     if not isinstance(pdf_fonts.ffi, _ArrayFFI):
         pdf_fonts.ffi = _ArrayFFI(pdf_fonts.ffi)
 

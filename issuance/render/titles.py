@@ -3,15 +3,15 @@
 GB/T 9704 7.3.1 wants a title that does not fit one line "排列对称，长短适宜，回行时要做到
 词意完整", as a trapezoid (lines growing or shrinking downwards) or a diamond (the middle
 line longest), never an hourglass. `title_lines` picks the fewest lines, breaking only
-between the words a segmenter finds (jieba, with its own dictionary), at phrase boundaries
+between the words a segmenter finds (jieba's, words.py), at phrase boundaries
 (after 关于/印发/转发, around 《》, before 暨 and 的通知) where it can, and inside a name in
 《》 only when the name is longer than a line or no other break gives a fair shape.
 """
 
 import functools
-import logging
 import math
 
+from . import words
 from .grid import TYPE_AREA_WIDTH
 
 TITLE_FONT_SIZE = 22.0
@@ -47,17 +47,6 @@ EXTRA_LINE = 30  # one line more than the fewest that can hold the title
 SHAPED_LINES = 4
 
 
-@functools.cache
-def _tokenizer():
-    import jieba
-
-    # jieba announces loading its dictionary (0.4 s, once per process) at INFO level.
-    jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
-    return tokenizer
-
-
 def word_boundaries(text):
     """The indexes i (0 < i < len(text)) where a word ends before text[i]."""
     found = set()
@@ -69,13 +58,12 @@ def word_boundaries(text):
             pieces.append((i, i + 1))
             start = i + 1
     pieces.append((start, len(text)))
-    tokenizer = _tokenizer()
     for a, b in pieces:
         if a == b:
             continue
         found.add(a)
         position = a
-        for word in tokenizer.cut(text[a:b], HMM=False):
+        for word in words.cut(text[a:b]):
             position += len(word)
             found.add(position)
     return {i for i in found if 0 < i < len(text)}
@@ -141,9 +129,16 @@ def _best_breaks(widths, costs, lines, capacity):
 
 def title_lines(text, doc_type=None, capacity=TITLE_CAPACITY):
     """Break a title into balanced lines between words (see the module's docstring)."""
+    return list(_title_lines(text, doc_type, capacity))
+
+
+# Weighing every way to break a long title takes 5–10 ms; a document is rendered more than
+# once (preview, issued copy, archive) with the same title.
+@functools.lru_cache(maxsize=1024)
+def _title_lines(text, doc_type, capacity):
     total = units(text)
     if total <= capacity:
-        return [text]
+        return (text,)
     fewest = math.ceil(total / capacity)
     widths = [0.0]
     for ch in text:
@@ -158,5 +153,5 @@ def title_lines(text, doc_type=None, capacity=TITLE_CAPACITY):
         cost, ends = min(options, key=lambda option: option[0])
         if cost < math.inf:
             bounds = (0, *ends, len(text))
-            return [text[a:b].strip() for a, b in zip(bounds, bounds[1:])]
-    return [text]
+            return tuple(text[a:b].strip() for a, b in zip(bounds, bounds[1:]))
+    return (text,)

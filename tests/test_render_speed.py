@@ -1,0 +1,278 @@
+"""What makes a render fast (issue 11), each on its own: the work done once for the same
+input, the changes to WeasyPrint that skip work (issuance/render/patches.py), and the
+title words read without loading jieba (issuance/render/words.py).
+
+Every change must leave the PDF byte for byte as it was: each test renders with and
+without it and compares the bytes, besides checking that the work was skipped.
+"""
+
+import logging
+import zlib
+
+import jieba
+import pytest
+from weasyprint import HTML
+from weasyprint import svg as weasy_svg
+from weasyprint.layout import inline as layout_inline
+from weasyprint.layout import page as layout_page
+from weasyprint.layout import preferred as layout_preferred
+from weasyprint.pdf import fonts as pdf_fonts
+from weasyprint.text import line_break
+from weasyprint.text.fonts import FontConfiguration
+
+from issuance.render import context, coverage, lines, patches, titles, words
+
+patches.install()
+
+FACE = "font-family: 'Noto Serif CJK SC'; font-size: 16px; line-height: 24px"
+
+
+def pdf_of(html, config=None):
+    return HTML(string=html).render(font_config=config).write_pdf()
+
+
+# Work done once for the same input -----------------------------------------------------
+
+
+def test_a_bounded_cache_drops_the_least_recently_used_entries():
+    cache = patches._Bounded(10)
+    cache.put("a", b"12345")
+    cache.put("b", b"1234")
+    assert cache.get("a") == b"12345"  # "a" is now the most recent
+    cache.put("c", b"123")
+    assert cache.get("b") is None and cache.get("a") == b"12345" and cache.get("c") == b"123"
+    cache.put("huge", b"x" * 11)  # larger than the whole cache: not kept
+    assert cache.get("huge") is None and len(cache) == 2
+
+
+def test_a_font_is_subset_once_per_face_and_glyph_set(monkeypatch):
+    assert pdf_fonts.Font.subset is patches._subset
+    made = []
+
+    def counted(font, to_unicode, hinting):
+        made.append(sorted(to_unicode))
+        return original(font, to_unicode, hinting)
+
+    original = patches._original_subset
+    monkeypatch.setattr(patches, "_original_subset", counted)
+    monkeypatch.setattr(patches, "_subsets", patches._Bounded(1 << 24))
+    config = FontConfiguration()
+    html = f'<p style="{FACE}">国家科学技术</p>'
+    first = pdf_of(html, config)
+    assert len(made) == 1
+    assert pdf_of(html, config) == first and len(made) == 1  # the same glyphs: remembered
+    pdf_of(f'<p style="{FACE}">国家科学技术局</p>', config)  # one glyph more: subset again
+    assert len(made) == 2
+    # Without the change the PDF is the same.
+    monkeypatch.setattr(pdf_fonts.Font, "subset", original)
+    assert pdf_of(html, config) == first
+
+
+def test_a_long_stream_is_deflated_once_per_content(monkeypatch):
+    calls = []
+    real = zlib.compress
+
+    def counted(data, level=-1):
+        calls.append(len(data))
+        return real(data, level)
+
+    monkeypatch.setattr(zlib, "compress", counted)
+    monkeypatch.setattr(patches, "_deflated", patches._Bounded(1 << 24, size=lambda entry: len(entry[1])))
+    monkeypatch.setattr(patches, "_deflated_objects", patches._Bounded(1 << 24, size=lambda entry: len(entry[0])))
+    data = "国家科学技术".encode() * 10000
+    assert len(data) >= patches.REMEMBERED_STREAM
+    first = patches._deflate(data)
+    assert patches._deflate(data) == first  # the same object
+    assert patches._deflate(bytes(bytearray(data))) == first  # equal content, another object
+    assert calls == [len(data)] and real(data, patches.COMPRESSION_LEVEL) == first
+    short = b"BT /F1 16 Tf ET" * 10
+    patches._deflate(short)
+    patches._deflate(short)
+    assert calls.count(len(short)) == 2  # a page's content is deflated each time: not worth a digest
+    deflater = patches._Zlib.compressobj(9)
+    assert deflater.compress(data[:7]) + deflater.compress(data[7:]) + deflater.flush() == first
+
+
+SEAL_LIKE = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" viewBox="-50 -50 100 100">'
+    '<path fill="red" d="M-40 -40 L40 -40 C45 0 45 0 40 40 Q0 45 -40 40 Z M-10 -10 h20 v20 h-20 z"/>'
+    '<circle r="30" fill="none" stroke="red"/></svg>'
+)
+
+
+def test_an_svg_path_is_parsed_once_and_drawn_as_before(monkeypatch):
+    assert weasy_svg.TAGS["path"] is patches._path
+    parsed = []
+
+    def counted(svg, node, font_size):
+        parsed.append(node.get("d"))
+        return original(svg, node, font_size)
+
+    original = patches._original_path
+    monkeypatch.setattr(patches, "_original_path", counted)
+    monkeypatch.setattr(patches, "_paths", patches._Bounded(16, size=lambda value: 1))
+    first = pdf_of(SEAL_LIKE)
+    assert pdf_of(SEAL_LIKE) == first and len(parsed) == 1
+    monkeypatch.setitem(weasy_svg.TAGS, "path", original)
+    assert pdf_of(SEAL_LIKE) == first
+
+
+PREFORMATTED = (
+    f'<p style="{FACE}; white-space: pre">'
+    + "&#10;".join(f"第{n}行：国家科学技术，“标点”与数字 2024。" for n in range(12))
+    + "</p>"
+)
+
+
+def test_a_preformatted_line_is_laid_out_from_its_own_text(monkeypatch):
+    seen = []
+
+    def spy(text, style, *args):
+        seen.append(text)
+        return original(text, style, *args)
+
+    original = patches._original_split_first_line
+    monkeypatch.setattr(patches, "_original_split_first_line", spy)
+    first = pdf_of(PREFORMATTED)
+    # Each of the 12 lines is shaped alone, not with the lines after it.
+    assert len(seen) == 12 and all(text.count("\n") <= 1 for text in seen)
+    for module in (line_break, layout_inline, layout_preferred):
+        monkeypatch.setattr(module, "split_first_line", original)
+    assert pdf_of(PREFORMATTED) == first
+
+
+PAGES = (
+    "<style>@page { size: 300px 200px; margin: 40px; @top-center { content: 'head' } }"
+    " @page :left { @bottom-left { content: counter(page) } }"
+    " @page :right { @bottom-right { content: counter(page) } }"
+    " @page :first { @top-center { content: none } }</style>"
+    + "".join(f'<p style="{FACE}; break-after: page">第{n}页</p>' for n in range(6))
+)
+
+
+def test_pages_matched_by_the_same_rules_share_their_styles(monkeypatch):
+    cascaded = []
+
+    def counted(page_type, html, style_for):
+        cascaded.append(page_type.index)
+        return original(page_type, html, style_for)
+
+    original = patches._original_page_styles
+    monkeypatch.setattr(patches, "_original_page_styles", counted)
+    first = pdf_of(PAGES)
+    # Page 1 (:first, right), page 2 (left), page 3 (right): later pages take their styles.
+    assert cascaded == [0, 1, 2]
+    monkeypatch.setattr(layout_page, "set_page_type_computed_styles", original)
+    assert pdf_of(PAGES) == first
+
+
+def test_a_block_title_and_runs_are_planned_once_and_handed_out_as_fresh_lists():
+    segments = context._segments("为普及科学知识，“经研究”，决定开展科技活动周。" * 3, context.TEXT_FACE)
+    before = lines._plan.cache_info().hits
+    planned = lines.plan(segments, 31.57)
+    again = lines.plan(list(segments), 31.57)
+    assert again == planned and again is not planned and lines._plan.cache_info().hits == before + 1
+    again.append("changed by a caller")
+    assert lines.plan(segments, 31.57) == planned
+    title = "泉州市科学技术局关于开展2026年科技活动周暨科普进社区系列活动的通知"
+    assert titles.title_lines(title, "通知") == titles.title_lines(title, "通知")
+    assert isinstance(titles.title_lines(title, "通知"), list)
+    assert coverage.runs("扩展区汉字𠀀") == coverage.runs("扩展区汉字𠀀") == [
+        coverage.Run("扩展区汉字"), coverage.Run("𠀀", fallback=True)]
+
+
+# The title words without jieba ------------------------------------------------------------
+
+SMALL_DICTIONARY = """\
+泉州 30 ns
+泉州市 120 ns
+科学 200 n
+科学技术 80 n
+技术 300 n
+技术局 5 n
+局 50 n
+关于 900 p
+开展 400 v
+科技 500 n
+科技活动周 20 n
+活动 600 vn
+活动周 40 n
+通知 700 v
+的 5000 uj
+2024 3 m
+"""
+
+SAMPLES = [
+    "泉州市科学技术局关于开展科技活动周的通知",
+    "关于开展2024年科技活动周的通知",
+    "泉州科学技术局 关于 开展",
+    "C++与C#、abc12的x",
+    "科技\r\n活动\t周",
+    "",
+]
+
+
+@pytest.fixture
+def small_dictionary(tmp_path):
+    path = tmp_path / "dict.txt"
+    path.write_text(SMALL_DICTIONARY, encoding="utf-8")
+    return path
+
+
+def jieba_words(text, dictionary=None):
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer(dictionary) if dictionary else jieba.Tokenizer()
+    return list(tokenizer.cut(text, HMM=False))
+
+
+def test_the_words_of_a_title_are_those_jieba_finds_with_the_same_dictionary(small_dictionary, tmp_path):
+    store = tmp_path / "words.sqlite3"
+    words.build_store(small_dictionary, store)
+    copied = words._Store(store)
+    in_memory = words._InMemory(small_dictionary)
+    assert copied.total == in_memory.total == sum(int(line.split()[1]) for line in SMALL_DICTIONARY.splitlines())
+    for text in SAMPLES:
+        expected = jieba_words(text, small_dictionary)
+        assert words.cut(text, copied) == expected, text
+        assert words.cut(text, in_memory) == expected, text
+
+
+def test_a_prefix_that_is_no_word_is_kept_with_frequency_zero(small_dictionary):
+    frequencies, _ = words.read_dictionary(small_dictionary)
+    assert frequencies["科学技"] == 0 and frequencies["科学技术"] == 80 and frequencies["活动周"] == 40
+
+
+def test_the_seed_titles_break_between_the_words_of_jiebas_own_dictionary():
+    for title in (
+        "泉州市科学技术局关于印发《泉州市科技局 2024年上半年精神文明工作总结暨下半年工作思路》的通知",
+        "关于转发《福建省人民政府办公厅关于进一步优化营商环境的若干措施》的通知",
+        "泉州市科学技术局泉州市财政局关于下达2024年度第二批市级科技计划项目经费的通知",
+    ):
+        assert words.cut(title) == jieba_words(title)
+
+
+def test_the_words_are_read_into_memory_when_var_dir_cannot_hold_the_copy(settings, tmp_path, monkeypatch,
+                                                                          small_dictionary):
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a folder")
+    settings.VAR_DIR = blocked / "var"
+    monkeypatch.setattr(words, "dictionary_file", lambda: small_dictionary)
+    words._words.cache_clear()
+    try:
+        store = words._words()
+        assert isinstance(store, words._InMemory)
+        assert words.cut("泉州市科学技术局", store) == jieba_words("泉州市科学技术局", small_dictionary)
+    finally:
+        words._words.cache_clear()
+
+
+def test_the_copy_is_named_after_the_dictionary_and_readable_by_other_processes(settings, tmp_path,
+                                                                                 small_dictionary):
+    settings.VAR_DIR = tmp_path / "var"
+    target = words.store_path(small_dictionary)
+    assert target.parent == tmp_path / "var" and target.name.startswith("title-words-")
+    words.build_store(small_dictionary, target)
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert list(target.parent.iterdir()) == [target]  # no temporary file left behind
+    small_dictionary.write_text(SMALL_DICTIONARY + "周 10 n\n", encoding="utf-8")
+    assert words.store_path(small_dictionary) != target
