@@ -1,19 +1,12 @@
 """Forms of the user interface. They translate between what a person types and the
 exchange format; the rules about the document stay in issuance.exchange and services."""
 
-import re
-
 from django import forms
 
 from . import chains, exchange
+from .headings import detect_kind
 from .models import STEP_ROLES, Actor, Decision, Distribution, Organ, Retention
 
-HEADING_PATTERNS = (
-    ("heading1", re.compile(r"^[一二三四五六七八九十百]+、")),
-    ("heading2", re.compile(r"^[（(][一二三四五六七八九十百]+[）)]")),
-    ("heading3", re.compile(r"^\d+[.．](?!\d)")),
-    ("heading4", re.compile(r"^[（(]\d+[）)]")),
-)
 # Explicit markers for the blocks that numbering alone cannot tell.
 TITLE_MARK = "【标题】"
 PARAGRAPH_MARK = "【段落】"
@@ -22,13 +15,6 @@ BODY_HELP = (
     "每行一段。以“一、”“（一）”“1.”“（1）”开头的行自动作为一至四级标题；"
     f"以“{TITLE_MARK}”开头的行作为居中的印发件标题；以“{PARAGRAPH_MARK}”开头的行强制作为普通段落。"
 )
-
-
-def detect_kind(line):
-    for kind, pattern in HEADING_PATTERNS:
-        if pattern.match(line):
-            return kind
-    return "paragraph"
 
 
 def body_from_text(text):
