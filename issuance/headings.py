@@ -31,8 +31,8 @@ HEADING_PATTERNS = (
 _ANY_NUMBER = (
     (2, re.compile(rf"^(?P<open>[（(])(?P<n>{CN_NUMERAL})(?P<close>[）)])")),
     (4, re.compile(r"^(?P<open>[（(])(?P<n>\d{1,3})(?P<close>[）)])")),
-    (1, re.compile(rf"^(?P<n>{CN_NUMERAL})(?P<sep>[、.．])(?!\d)")),
-    (3, re.compile(r"^(?P<n>\d{1,3})(?P<sep>[.．、])(?!\d)")),
+    (1, re.compile(rf"^(?P<n>{CN_NUMERAL})(?P<sep>、|[.．](?!\d))")),
+    (3, re.compile(r"^(?P<n>\d{1,3})(?P<sep>、|[.．](?!\d))")),
 )
 RIGHT_FORM = {1: ("", "、", ""), 2: ("（", "", "）"), 3: ("", ".", ""), 4: ("（", "", "）")}
 
@@ -88,3 +88,21 @@ def heading_number(text):
         opening, mark, closing = RIGHT_FORM[level]
         return HeadingNumber(level, number, match.end(), match.group(0), f"{opening}{raw}{mark}{closing}")
     return None
+
+
+def to_chinese(number):
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十: the numerals of 一、 and （一）."""
+    digits = "零一二三四五六七八九"
+    if number >= 100:
+        return str(number)  # no 公文 has a hundred headings of one level
+    tens, ones = divmod(number, 10)
+    if not tens:
+        return digits[ones]
+    return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
+
+
+def written_number(level, number):
+    """How heading `number` of `level` is written: 二、 （二） 2. （2）."""
+    shown = to_chinese(number) if level in (1, 2) else str(number)
+    opening, mark, closing = RIGHT_FORM[level]
+    return f"{opening}{shown}{mark}{closing}"
