@@ -14,13 +14,13 @@ characters; headings: their form (一、 （一） 1. （1）), a level skipped,
 order, repeated or missing; 附件 named in the 正文 but not in the 附件说明, or listed but never
 named; the 发文字号's form; a 成文日期 in the future or before the draft; a title that does not
 end with its 文种, a 文种 against its 行文方向, a 主送 missing where the 文种 needs one; 密级 without
-保密期限 or 份号; 抄送 ending with "。"; a character no face can print; no 署名.
+保密期限; 抄送 ending with "。"; a character no face can print; no 署名.
 """
 
 import datetime
 import functools
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from . import exchange
 from .headings import KIND_OF_LEVEL, LEVEL_OF_KIND, chinese_numeral, heading_number, written_number
@@ -61,6 +61,7 @@ class Finding:
     end: int | None = None
     fix: str | None = None  # the text that replaces [start, end), where that is safe
     kind: str | None = None  # with a fix in the 正文: the kind the block then has
+    text: str | None = None  # the characters at [start, end), as they were
 
     @property
     def is_error(self):
@@ -108,7 +109,11 @@ def check(data, today=None, drafted_on=None):
     context = {"today": today or datetime.date.today(), "drafted_on": drafted_on}
     findings = []
     for rule in _RULES:
-        findings.extend(rule(doc, context))
+        for finding in rule(doc, context):
+            if finding.start is not None:
+                source = _text_at(doc, finding.field, finding.block) or ""
+                finding = replace(finding, text=source[finding.start:finding.end])
+            findings.append(finding)
     order = {key: index for index, key in enumerate(exchange.KEYS)}
     return sorted(findings, key=lambda f: (order.get(f.field, len(order)), f.block or 0, f.start or 0))
 
@@ -453,20 +458,24 @@ NEEDS_RECIPIENTS = ("请示", "报告", "批复", "议案", "函", "通知", "�
 NO_RECIPIENTS = ("公告", "通告", "公报", "命令")
 
 
+DRAFT_MARK_RE = re.compile(r"[（(][^（()）]*稿[）)]$")  # …的通知（征求意见稿）
+
+
 def title(doc, context):
-    """A title ends with its 文种, and with no punctuation."""
+    """A title ends with its 文种 (a draft's "（征求意见稿）" may follow), and with no punctuation."""
     text, doc_type = doc["title"], doc["doc_type"] or "通知"
     if not text:
         return
     mark = re.search(r"[。.，,；;：:！!？?]+$", text)
     if mark:
         yield _finding("title", ERROR, "标题末尾不加标点", "title", None, mark.start(), len(text), "")
-    ends_with = title_doc_type(text) or ("命令" if text.rstrip("。.").endswith("令") else None)
+    bare = DRAFT_MARK_RE.sub("", text.rstrip("。.，,；;：:！!？?"))
+    ends_with = title_doc_type(bare) or ("命令" if bare.endswith("令") else None)
     if ends_with is None:
         yield _finding("title", ERROR, f"标题应以文种“{doc_type}”结尾", "title")
     elif ends_with != doc_type:
         yield _finding("title", ERROR, f"标题的文种是“{ends_with}”，所选文种是“{doc_type}”", "title",
-                       None, len(text.rstrip("。.")) - len(ends_with), len(text.rstrip("。.")))
+                       None, len(bare) - len(ends_with), len(bare))
 
 
 def direction(doc, context):
@@ -494,7 +503,7 @@ def recipients(doc, context):
 
 
 def secrecy(doc, context):
-    """A 密级 wants its 保密期限 (in Arabic digits) and a 份号."""
+    """A 密级 wants its 保密期限, in Arabic digits. (Its copies get their 份号 at 核发.)"""
     level, period = doc["secrecy"], doc["secrecy_period"]
     if period and not level:
         yield _finding("secrecy", ERROR, "写了保密期限，但没有标注密级", "secrecy_period")
@@ -507,8 +516,6 @@ def secrecy(doc, context):
         fix = f"{chinese_numeral(match[1])}{match[2]}" if match else None
         yield _finding("secrecy", ERROR, f"保密期限“{period}”应写作“1年”“6个月”或“长期”，数字用阿拉伯数字",
                        "secrecy_period", None, 0, len(period), fix)
-    if not doc["copy_number"]:
-        yield _finding("secrecy", ERROR, "涉密公文须标注份号", "copy_number")
 
 
 def cc(doc, context):

@@ -182,8 +182,21 @@ class DecisionForm(forms.Form):
         return data
 
 
+class ImportForm(forms.Form):
+    """拟稿 from a file: a Word file or a text, recognised into the 稿纸 before anything is saved."""
+
+    file = forms.FileField(
+        label="从文件拟稿", help_text="Word 文件（.docx）或纯文本（.txt，UTF-8 或 GB 18030 编码）；识别结果填入稿纸，核对后再保存",
+        error_messages={"required": "请选择要上传的文件", "empty": "上传的文件是空的", "invalid": "请选择要上传的文件"},
+        widget=forms.ClearableFileInput(attrs={"accept": ".docx,.txt"}),
+    )
+
+
 class SubmitForm(forms.Form):
     note = forms.CharField(label="送审说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    format_reason = forms.CharField(label="确认送审的理由", required=False, max_length=200,
+                                    widget=forms.Textarea(attrs={"rows": 2}),
+                                    help_text="格式审查的错误未改正而仍要送审时，写明理由；理由记入办理日志")
 
 
 class WithdrawForm(forms.Form):

@@ -69,6 +69,13 @@ def read_upload(name, data):
     raise RecognitionError(f"不支持的文件类型“{suffix or name}”：请上传 Word 文件（.docx）或纯文本（.txt）")
 
 
+def read_uploaded(upload):
+    """Recognise a file uploaded to the 发文稿纸 (a Django UploadedFile), refusing one too large
+    before reading it."""
+    check_size(upload.name, upload.size)
+    return read_upload(upload.name, upload.read(MAX_DOCX_BYTES + 1))
+
+
 def read_path(path):
     """Recognise a .docx or .txt file on disk, refusing one too large before reading it."""
     path = Path(path)

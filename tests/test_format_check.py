@@ -140,8 +140,6 @@ CASES = [
      [("recipients", "hint", "main_recipients", None, None, None, None, None)]),
     ("a 密级 without its 保密期限", changed(secrecy="秘密", copy_number="000001"),
      [("secrecy", "error", "secrecy_period", None, None, None, None, None)]),
-    ("a 密级 without a 份号", changed(secrecy="秘密", secrecy_period="1年"),
-     [("secrecy", "error", "copy_number", None, None, None, None, None)]),
     ("a 保密期限 in Chinese numerals", changed(secrecy="机密", secrecy_period="五年", copy_number="000001"),
      [("secrecy", "error", "secrecy_period", None, 0, 2, "5年", None)]),
     ("a 保密期限 without a 密级", changed(secrecy_period="1年"),

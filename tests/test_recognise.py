@@ -280,3 +280,39 @@ def test_import_accepts_a_word_file_and_a_text(cast, tmp_path, seed_content, suf
     assert document.drafter == cast["drafter"]
     saved = copy.deepcopy(document.current_revision.content)
     assert gongwen_files.visible(saved) == gongwen_files.visible(content)
+
+
+def _word_file_as_offices_write_it(seed_content):
+    """A 通知 laid out in Word the way an office does: indented paragraphs, a page number in
+    the footer, the 署名 and date pushed right with spaces, the 版记 in a table, a tracked
+    deletion and a hidden comment left in."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    content = DOCUMENTS["a joint notice of two organs"](seed_content)
+    document = docx.Document()
+    document.sections[0].footer.paragraphs[0].text = "— 1 —"
+    for line in gongwen_files.lines_of(content)[:-2]:  # all but 抄送 and 印发
+        if line in content["signature_orgs"] or line == "2026年4月20日":
+            line = "　" * 12 + line
+        elif line.startswith(("为", "一", "二", "2026年", "各单位")):
+            line = "　　" + line
+        document.add_paragraph(line)
+    paragraph = document.paragraphs[-4]  # a body paragraph: a deleted word, and a hidden note
+    paragraph._p.append(parse_xml(f'<w:del {nsdecls("w")} w:id="1" w:author="x" w:date="2026-04-01T00:00:00Z">'
+                                  '<w:r><w:delText>（删去的字）</w:delText></w:r></w:del>'))
+    hidden = paragraph.add_run("（隐藏的批注）")
+    hidden.font.hidden = True
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = f"抄送：{content['cc']}。"
+    table.cell(1, 0).text = content["printed_by"]
+    table.cell(1, 1).text = "年　月　日印发"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return content, buffer.getvalue()
+
+
+def test_a_word_file_laid_out_as_offices_write_it_converts_to_its_document(seed_content):
+    content, data = _word_file_as_offices_write_it(seed_content)
+    assert_round_trip(content, data, "通知.docx")

@@ -370,9 +370,11 @@ def test_registration_keeps_the_first_number(cast, submitted):
 
 
 def test_a_document_carrying_its_number_is_registered_under_it(cast, seed_content):
-    document = demo_path.take_through_path(seed_content, cast["drafter"], until=Stage.PRINTING)
+    document = demo_path.take_through_path(seed_content, cast["drafter"], until=Stage.PRINTING,
+                                           format_reason=demo_path.SEED_REASON)
     assert document.doc_number == "泉科〔2024〕123号"
-    other = demo_path.take_through_path(seed_content, cast["drafter"], until=Stage.REGISTRATION)
+    other = demo_path.take_through_path(seed_content, cast["drafter"], until=Stage.REGISTRATION,
+                                        format_reason=demo_path.SEED_REASON)
     with pytest.raises(IssuanceError, match="已被使用"):
         act(other, cast["clerk"])
     assert Document.objects.get(pk=other.pk).doc_number == ""
