@@ -185,6 +185,8 @@ def test_drafters_upload_a_word_file_and_get_a_filled_sheet_with_its_findings_an
     assert "格式审查：错误 1 处" in text
     assert "繁体字“視”应为“视”" in text and "正文第 5 段第 8 字" in text
     assert 'name="finding"' not in text
+    # The filled 稿纸 is saved by the page that creates drafts, not by the upload.
+    assert '<form method="post" class="card" action="/documents/new/">' in text
 
 
 @pytest.mark.parametrize("name, data, words", [
@@ -270,6 +272,7 @@ def test_the_reviewer_sees_the_findings_beside_the_text_on_the_task_page(client,
     assert response.status_code == 200
     text = page(response)
     assert "格式审查（第1稿）" in text and "繁体字“視”应为“视”" in text and "正文第 5 段第 8 字" in text
+    assert f"拟稿人确认送审的理由：</b>{REASON}" in text
     assert 'name="finding"' not in text
 
 

@@ -133,7 +133,10 @@ def format_review(context, document):
     findings = review.findings_of(document)
     errors = sum(finding.is_error for finding in findings)
     editable = can_edit(document, user)
+    submitted = document.events.filter(action="submit").order_by("-seq").values_list("detail", flat=True).first()
+    confirmed = submitted if submitted and submitted.get("revision") == document.current_revision.number else {}
     return {
+        "reason": confirmed.get("format_reason", ""),
         "revision": document.current_revision.number,
         "findings": list(enumerate(findings)),
         "errors": errors,
@@ -142,6 +145,13 @@ def format_review(context, document):
         "fixable": sum(finding.fixable for finding in findings) if editable else 0,
         "can_confirm": bool(errors) and user.pk == document.drafter_id and document.stage in EDITABLE_STAGES,
     }
+
+
+@register.filter
+def errors_first(findings):
+    """(index, finding) pairs split into the 错误, shown first, and the 提示."""
+    return {"errors": [row for row in findings if row[1].is_error],
+            "hints": [row for row in findings if not row[1].is_error]}
 
 
 @register.filter
