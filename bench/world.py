@@ -77,7 +77,7 @@ def open_documents(count, seed=7):
         countersign = parties if step == "会签" else []
         if step == "会签" and not parties:
             step = "复审"
-        title = f"{organ.name}关于做好{rng.choice(TOPICS)}工作的通知（第{i + 1}号）"
+        title = f"{organ.name}关于做好第{i + 1}批{rng.choice(TOPICS)}工作的通知"
         until = step if step in ("初审", "复审", "会签", "终审") else {
             "签发": "signing", "复核": "recheck", "登记": "registration"}[step]
         made.append(demo_path.take_through_path(_content(organ, title, i + 1), drafter, until=until,

@@ -1,22 +1,15 @@
 """Forms of the user interface. They translate between what a person types and the
 exchange format; the rules about the document stay in issuance.exchange and services."""
 
-import re
-
 from django import forms
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 
 from . import chains, exchange, params
+from .headings import detect_kind
 from .models import STEP_ROLES, Actor, Decision, Distribution, Organ, Retention
 
-HEADING_PATTERNS = (
-    ("heading1", re.compile(r"^[一二三四五六七八九十百]+、")),
-    ("heading2", re.compile(r"^[（(][一二三四五六七八九十百]+[）)]")),
-    ("heading3", re.compile(r"^\d+[.．](?!\d)")),
-    ("heading4", re.compile(r"^[（(]\d+[）)]")),
-)
 # Explicit markers for the blocks that numbering alone cannot tell.
 TITLE_MARK = "【标题】"
 PARAGRAPH_MARK = "【段落】"
@@ -57,13 +50,6 @@ class Form(TextRules, forms.Form):
 
 class PasswordForm(TextRules, PasswordChangeForm):
     """The change of one's own password (config.urls)."""
-
-
-def detect_kind(line):
-    for kind, pattern in HEADING_PATTERNS:
-        if pattern.match(line):
-            return kind
-    return "paragraph"
 
 
 def body_from_text(text):
@@ -231,8 +217,21 @@ class DecisionForm(Form):
         return data
 
 
+class ImportForm(Form):
+    """拟稿 from a file: a Word file or a text, recognised into the 稿纸 before anything is saved."""
+
+    file = forms.FileField(
+        label="从文件拟稿", help_text="Word 文件（.docx）或纯文本（.txt，UTF-8 或 GB 18030 编码）；识别结果填入稿纸，核对后再保存",
+        error_messages={"required": "请选择要上传的文件", "empty": "上传的文件是空的", "invalid": "请选择要上传的文件"},
+        widget=forms.ClearableFileInput(attrs={"accept": ".docx,.txt"}),
+    )
+
+
 class SubmitForm(Form):
     note = forms.CharField(label="送审说明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    format_reason = forms.CharField(label="确认送审的理由", required=False, max_length=200,
+                                    widget=forms.Textarea(attrs={"rows": 2}),
+                                    help_text="格式审查的错误未改正而仍要送审时，写明理由；理由记入办理日志")
 
 
 class WithdrawForm(Form):

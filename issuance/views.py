@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 
-from . import archiving, chains, diffing, exchange, listing, params, previews, services, storage, submissions
+from . import archiving, chains, diffing, exchange, listing, params, previews, recognise, services, storage, submissions
 from .exceptions import IssuanceError
-from .forms import DraftForm, GrantForm, RoutingForm
+from .forms import DraftForm, GrantForm, ImportForm, RoutingForm
 from .models import Department, display_name
 from .roles import drafting_departments, may_draft, visible_documents
 
@@ -82,10 +82,12 @@ def routing_form(user, data=None, document=None):
     )
 
 
-def form_page(request, form, routing, document=None, status=200):
-    return render(request, "issuance/document_form.html", {
-        "form": form, "routing": routing, "document": document, "creating": document is None,
-    }, status=status)
+def form_page(request, form, routing, document=None, status=200, **extra):
+    context = {"form": form, "routing": routing, "document": document, "creating": document is None}
+    if document is None:
+        context["upload"] = ImportForm()
+    context.update(extra)
+    return render(request, "issuance/document_form.html", context, status=status)
 
 
 @login_required
@@ -115,6 +117,31 @@ def document_create(request):
     routing = routing_form(request.user)
     organ = drafting_departments(request.user)[0].organ
     return form_page(request, DraftForm(initial=_initial_content(organ)), routing)
+
+
+@login_required
+@require_POST
+def document_import(request):
+    """拟稿 from a file: the 稿纸 filled with what was recognised, with its 格式审查, for the
+    drafter to check before saving; nothing is saved here."""
+    if not may_draft(request.user):
+        raise PermissionDenied("您没有拟稿权限")
+    organ = drafting_departments(request.user)[0].organ
+    upload = ImportForm(request.POST, request.FILES)
+    if upload.is_valid():
+        try:
+            recognised = recognise.read_uploaded(upload.cleaned_data["file"])
+        except IssuanceError as error:
+            upload.add_error("file", error.message)
+    if upload.errors:
+        form = DraftForm(initial=_initial_content(organ))
+        return form_page(request, form, routing_form(request.user), status=400, upload=upload)
+    content = recognised.content
+    filled = {key: value for key, value in DraftForm.initial_for(content).items() if value not in ("", None)}
+    findings = services.format_review.check_new(content)
+    review = {"findings": list(enumerate(findings)), "errors": sum(f.is_error for f in findings)}
+    return form_page(request, DraftForm(initial={**_initial_content(organ), **filled}), routing_form(request.user),
+                     recognised=recognised, review=review, file_name=upload.cleaned_data["file"].name)
 
 
 @login_required

@@ -149,7 +149,8 @@ def test_a_void_in_one_organs_sequence_leaves_the_others_alone(cast, short_conte
 
 
 def test_a_carried_number_explains_the_serials_it_jumps_over(cast, seed_content):
-    document = demo_path.take_through_path(seed_content, cast["drafter"], until=Stage.PRINTING)
+    document = demo_path.take_through_path(seed_content, cast["drafter"], until=Stage.PRINTING,
+                                           format_reason=demo_path.SEED_REASON)
     assert document.doc_number == "泉科〔2024〕123号"
     rows = numbering.register("泉科", 2024)
     assert len(rows) == 123
@@ -238,7 +239,8 @@ def test_concurrent_registrations_of_two_organs_keep_each_sequence_consecutive(c
 
 
 def test_the_register_folds_a_run_of_voids_of_one_reason_into_one_line(cast, seed_content, client):
-    demo_path.take_through_path(seed_content, cast["drafter"], until=Stage.PRINTING)
+    demo_path.take_through_path(seed_content, cast["drafter"], until=Stage.PRINTING,
+                                format_reason=demo_path.SEED_REASON)
     groups = numbering.grouped(numbering.register("泉科", 2024))
     assert len(groups) == 2
     assert (groups[0].first.serial, groups[0].last.serial, groups[0].count) == (1, 122, 122)

@@ -61,7 +61,7 @@ def test_numbered_copies_get_consecutive_copy_numbers(cast, short_content):
 
 
 def test_the_document_page_shows_who_received_which_copies(cast, short_content, client):
-    content = {**short_content, "secrecy": "秘密"}
+    content = {**short_content, "secrecy": "秘密", "secrecy_period": "1年"}
     document = demo_path.take_through_path(content, cast["drafter"], copies=10, until=Stage.DISTRIBUTION)
     distribute(document, cast["clerk"], [("局机关各科室", "main", 2)])
     client.force_login(cast["drafter"])

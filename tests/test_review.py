@@ -97,9 +97,11 @@ def test_the_default_chain_is_three_reviews_with_a_countersign_skipped_when_nobo
 
 
 def test_a_letter_gets_two_reviews_and_a_publicity_letter_three(cast, short_content):
-    letter = submitted(cast, content={**short_content, "doc_type": "函", "direction": "平行文"})
+    letter_content = {**short_content, "doc_type": "函", "direction": "平行文",
+                      "title": "泉州市科学技术局关于商请支持2026年科技活动周的函"}
+    letter = submitted(cast, content=letter_content)
     assert letter.rounds.get().chain.name == "函件两审"
-    publicity = submitted(cast, content={**short_content, "doc_type": "函", "direction": "平行文"}, category="宣传类")
+    publicity = submitted(cast, content=letter_content, category="宣传类")
     assert publicity.rounds.get().chain.name == "宣传类三审"
     assert [s.name for s in chains.path(publicity.rounds.get().version)][:5] == ["初审", "复审", "会签", "终审", "签发"]
 
@@ -108,8 +110,9 @@ def test_an_upward_document_is_signed_by_the_principal_whatever_the_chain(cast, 
     set_chain("泉科", "公文三审", [REVIEW[0], StepSpec("签发", "supervisor", kind="sign")])
     downward = demo_path.take_through_path(short_content, cast["drafter"], until=Stage.RECHECK)
     assert downward.signed_by == cast["deputy"]
-    upward = demo_path.take_through_path({**short_content, "direction": "上行文", "doc_type": "请示"}, cast["drafter"],
-                                         until=Stage.RECHECK)
+    upward = demo_path.take_through_path({**short_content, "direction": "上行文", "doc_type": "请示",
+                                          "title": "泉州市科学技术局关于申请2026年科普经费的请示",
+                                          "main_recipients": "泉州市人民政府"}, cast["drafter"], until=Stage.RECHECK)
     assert upward.signed_by == cast["director"]
 
 

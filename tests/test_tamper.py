@@ -33,7 +33,7 @@ from django.utils import timezone
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
 from issuance import anchors, seals, services
-from issuance.models import Document, DocumentUserObjectPermission, Event, Revision
+from issuance.models import Document, DocumentUserObjectPermission, Event, FormatCheck, Revision
 from issuance.services import history
 
 OTHER_KEY = "another-key-that-nobody-configured-0123456789"
@@ -265,6 +265,7 @@ def test_an_entry_sealed_with_a_key_that_is_not_configured_is_named(draft):
 def test_a_document_deleted_with_its_whole_history_is_named_by_the_anchor(draft, other):
     anchor()
     Document.objects.filter(pk=draft.pk).update(current_revision=None)
+    FormatCheck._base_manager.filter(revision__document=draft)._raw_delete(connection.alias)
     for model in (Event, Revision, DocumentUserObjectPermission):
         field = "content_object" if model is DocumentUserObjectPermission else "document"
         model._base_manager.filter(**{field: draft})._raw_delete(connection.alias)

@@ -49,18 +49,18 @@ def _dispatch(process):
     activation._activate_next({activation})
 
 
-def submit(document, user, note=""):
+def submit(document, user, note="", format_reason=""):
     """First submission starts the process; a later one completes the drafter's 修改 task."""
     process = process_of(document)
     if process is None:
         with transaction.atomic():
-            document = services.submit(document, user, note)
+            document = services.submit(document, user, note, format_reason)
             flows.DocumentFlow.start.run(document=document)
         return document
     revise = open_tasks(document).filter(state__kind=StepKind.REVISE).first()
     if revise is None:
         raise IssuanceError("公文已在办理中，不能重复送审")
-    complete(revise, user, lambda: services.submit(document, user, note))
+    complete(revise, user, lambda: services.submit(document, user, note, format_reason))
     return document
 
 
@@ -132,14 +132,14 @@ def complete(task, user, perform):
         return result
 
 
-def correct_at_recheck(document, user, content):
+def correct_at_recheck(document, user, content, fixes=None):
     """A correction made at 复核 completes the 复核 task and sends the text back to 签发."""
     task = open_tasks(document).filter(state__kind=StepKind.RECHECK).first()
     if task is None:
         raise IssuanceError("公文不在复核环节")
 
     def perform():
-        revision = services.save_content(document, user, content)
+        revision = services.save_content(document, user, content, fixes=fixes)
         if revision is None:
             raise IssuanceError("内容没有变化，无需重新签发")
         return revision

@@ -11,6 +11,9 @@ from issuance.roles import state_candidates
 
 from . import actions, printing
 
+# The seed is a real printed document, taken in as it was printed, its format errors and all:
+# 送审 confirms them with this reason.
+SEED_REASON = "范例公文按印发原件录入，原件的格式问题保持原样"
 OPINIONS = {
     "初审": "同意，请办公室核稿。",
     "复审": "格式、文字已核，同意。",
@@ -72,7 +75,9 @@ def advance(document, until=Stage.ARCHIVED, copies=10, retention="Y"):
     return document
 
 
-def take_through_path(content, drafter, copies=10, retention="Y", until=Stage.ARCHIVED, **draft):
+def take_through_path(content, drafter, copies=10, retention="Y", until=Stage.ARCHIVED, format_reason="", **draft):
+    """Draft `content` and take it along its path; `format_reason` confirms 送审 while an 错误 of
+    its 格式审查 stands."""
     document = services.create_draft(drafter, content, **draft)
-    actions.submit(document, drafter, "请审核。")
+    actions.submit(document, drafter, "请审核。", format_reason)
     return advance(document, until, copies=copies, retention=retention)

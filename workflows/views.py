@@ -330,7 +330,8 @@ class ReviseTaskView(TaskView):
         return SubmitForm(data)
 
     def perform(self, form):
-        return services.submit(self.document, self.request.user, form.cleaned_data["note"])
+        return services.submit(self.document, self.request.user, form.cleaned_data["note"],
+                               form.cleaned_data["format_reason"])
 
     def extra_context(self):
         returns = self.document.opinions.filter(round=self.document.round, decision=Decision.RETURN).select_related(

@@ -13,6 +13,7 @@ from .documents import (
     Stage,
     stage_label,
 )
+from .format_checks import FormatCheck
 from .notices import CommonPhrase, Notice
 from .organs import DEPARTMENT_ROLES, Appointment, Delegation, Department, Organ, Role, display_name
 from .records import (
@@ -43,7 +44,7 @@ from .submissions import FormToken
 __all__ = [
     "EDITABLE_STAGES", "DEPARTMENT_ROLES", "REVIEW_KINDS", "STEP_ROLES",
     "Actor", "AppendOnlyModel", "AppendOnlyQuerySet", "Appointment", "ArchiveFile", "ArchiveRecord", "ChainStep",
-    "ChainVersion", "CommonPhrase", "Decision", "Delegation", "Department", "Distribution", "Document", "DocumentUserObjectPermission", "Event", "FormToken",
+    "ChainVersion", "CommonPhrase", "Decision", "Delegation", "Department", "Distribution", "Document", "DocumentUserObjectPermission", "Event", "FormToken", "FormatCheck",
     "IssuedNumber", "Notice", "NumberSequence", "NumberVoid", "Opinion", "Organ", "PrintAttempt", "PrintJob", "RecipientOrgan", "Retention",
     "ReviewChain", "Revision", "Role", "Round", "Stage", "StepKind", "StepState", "display_name", "stage_label",
 ]

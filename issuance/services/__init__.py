@@ -53,7 +53,7 @@ from .review import (
     urge,
     why_closed,
 )
-from . import phrases
+from . import format_review, phrases
 from .notices import mark_read, notify
 
 __all__ = [
@@ -61,7 +61,7 @@ __all__ = [
     "can_edit", "check_copies", "claim", "copies_are_numbered", "create_draft", "decide", "default_recipients",
     "delegate", "distribute", "end_delegation", "fail_print_job", "finish_print", "grant_access", "holders",
     "held_by_another", "holders_label", "is_stale", "known_recipients", "last_print_job", "mark_read", "may_take_back", "may_urge",
-    "notify", "open_states", "phrases", "print_lease", "progress", "refusal", "register", "release", "render_issue",
+    "format_review", "notify", "open_states", "phrases", "print_lease", "progress", "refusal", "register", "release", "render_issue",
     "renew_print_lease", "request_print", "requeue_lost_print_jobs", "require_step", "return_targets", "save_content",
     "save_recipient", "split_recipients", "start_print_job", "submit", "take_back", "take_back_target", "urge",
     "void_and_reregister", "why_closed",

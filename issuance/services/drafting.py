@@ -1,5 +1,6 @@
 """The drafter's verbs: start a draft for one of their 科室, save each edit as an immutable
-revision, choose how it is routed (类别, 会签科室), and let one more person see it."""
+revision with its 格式审查, choose how it is routed (类别, 会签科室), and let one more person
+see it."""
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -9,6 +10,7 @@ from .. import chains, exchange, numbering
 from ..exceptions import IssuanceError
 from ..models import EDITABLE_STAGES, Department, Document, Revision, Stage, StepKind, StepState, display_name
 from ..roles import can_grant, drafting_departments, may_act, memberships
+from . import format_review
 from .history import lock, note, record_event
 from .review import send_back_to_signing
 
@@ -31,6 +33,7 @@ def _new_revision(document, user, content):
         return None
     number = (current.number if current else 0) + 1
     revision = Revision.objects.create(document=document, number=number, content=content, sha256=sha, author=user)
+    format_review.record(document, revision)
     document.current_revision = revision
     document.title = content["title"]
     document.doc_type = content["doc_type"]
@@ -105,8 +108,10 @@ def can_edit(document, user):
 
 
 @transaction.atomic
-def save_content(document, user, content, copies=None, category=None, countersign=None):
+def save_content(document, user, content, copies=None, category=None, countersign=None, fixes=None):
     """Save an edit as a new immutable revision. Returns it, or None when the text did not change.
+    Every revision gets its 格式审查; `fixes` ({"rules": […], "count": n}) says that the edit is
+    the 格式审查's one-click fixes, and is recorded with it.
 
     A change made at 复核, after 签发, sends the document back to 签发: the signer must
     see and sign the text that will be issued. While the draft is theirs, the drafter may also
@@ -128,7 +133,8 @@ def save_content(document, user, content, copies=None, category=None, countersig
     if revision is None:
         return None
     document.save()
-    note(document, user, "save", revision=revision.number, sha256=revision.sha256)
+    note(document, user, "save", revision=revision.number, sha256=revision.sha256,
+         **({"format_fixes": fixes} if fixes else {}))
     if not drafting:
         send_back_to_signing(document, user, revision)
     return revision

@@ -24,6 +24,7 @@ from ..models import (
     display_name,
 )
 from ..roles import OFFICE_ROLES, acting_for, may_act, memberships, sole, state_candidates
+from . import format_review
 from .history import lock, move, note
 from .notices import notify
 
@@ -228,9 +229,10 @@ def open_states(document):
 
 
 @transaction.atomic
-def submit(document, user, note=""):
+def submit(document, user, note="", format_reason=""):
     """The drafter sends the draft (again) for review: a new round on the document's chain,
-    after checking that nobody on the path would be stranded."""
+    after checking that nobody on the path would be stranded. While an 错误 of the 格式审查
+    stands, only with the drafter's `format_reason`, which the history records."""
     document = lock(document)
     if user.pk != document.drafter_id:
         raise IssuanceError("只有拟稿人可以送审")
@@ -244,6 +246,7 @@ def submit(document, user, note=""):
     version = previous.version if previous is not None and previous.chain_id == chain.pk else chain.version
     steps = chains.path(version)
     chains.check_staffed(routing, steps)
+    format_detail = format_review.submission_detail(document, format_reason)
     for revise in document.step_states.filter(kind=StepKind.REVISE, status=S.OPEN):
         _finish(revise, user, S.DONE)
     document.round += 1
@@ -252,7 +255,7 @@ def submit(document, user, note=""):
     _record_opinion(document, user, DRAFT_STEP, Decision.SUBMIT, note)
     stage = _open(document, round_, 1, steps, routing)
     move(document, user, "submit", stage, round=document.round, revision=document.current_revision.number,
-         chain=chain.name, version=version.number)
+         chain=chain.name, version=version.number, **format_detail)
     return document
 
 

@@ -2,7 +2,8 @@
 
 from django import template
 
-from ..models import StepKind, StepState
+from .. import exchange
+from ..models import EDITABLE_STAGES, StepKind, StepState
 
 register = template.Library()
 
@@ -64,6 +65,11 @@ def describe_event(event):
         text += f"：类别 {detail.get('category') or '一般公文'}，会签科室 {'、'.join(detail.get('countersign') or []) or '无'}"
     if event.action == "grant":
         text += f"：{detail['name']}"
+    if detail.get("format_fixes"):
+        fixes = detail["format_fixes"]
+        text += f"，格式审查一键改正 {fixes['count']} 处（{'、'.join(fixes['rules'])}）"
+    if detail.get("format_reason"):
+        text += f"，格式审查 {detail['format_errors']} 处错误未改正，确认送审：{detail['format_reason']}"
     if event.action == "return" and detail.get("to"):
         text += f"至{detail['to']}"
     if detail.get("reason"):
@@ -117,3 +123,44 @@ def notice_text(notice):
         return (f"{d.get('principal')}请您于{_date(d.get('starts_on'))}至{_date(d.get('ends_on'))}代理其待办事项"
                 f"{reason}")
     return notice.get_kind_display()
+
+
+@register.simple_tag(takes_context=True)
+def format_review(context, document):
+    """The 格式审查 of the document's current revision for the person looking: its findings,
+    their one-click fixes for whoever may edit the text now, and the drafter's confirmation of
+    送审 while an 错误 stands."""
+    from ..services import can_edit, format_review as review
+
+    user = context["request"].user
+    findings = review.findings_of(document)
+    errors = sum(finding.is_error for finding in findings)
+    editable = can_edit(document, user)
+    submitted = document.events.filter(action="submit").order_by("-seq").values_list("detail", flat=True).first()
+    confirmed = submitted if submitted and submitted.get("revision") == document.current_revision.number else {}
+    return {
+        "reason": confirmed.get("format_reason", ""),
+        "revision": document.current_revision.number,
+        "findings": list(enumerate(findings)),
+        "errors": errors,
+        "hints": len(findings) - errors,
+        "can_fix": editable,
+        "fixable": sum(finding.fixable for finding in findings) if editable else 0,
+        "can_confirm": bool(errors) and user.pk == document.drafter_id and document.stage in EDITABLE_STAGES,
+    }
+
+
+@register.filter
+def errors_first(findings):
+    """(index, finding) pairs split into the 错误, shown first, and the 提示."""
+    return {"errors": [row for row in findings if row[1].is_error],
+            "hints": [row for row in findings if not row[1].is_error]}
+
+
+@register.filter
+def fix_words(finding):
+    """What a finding's safe fix does, in the user's words."""
+    if finding.fix is None:
+        return f"改为{exchange.BLOCK_KINDS[finding.kind]}" if finding.kind else ""
+    shown = "空格" if finding.text is not None and not finding.text.strip() else f"“{finding.text}”"
+    return f"删除{shown}" if finding.fix == "" else f"{shown}改为“{finding.fix}”"

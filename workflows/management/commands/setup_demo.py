@@ -29,7 +29,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"范例公文 {content['doc_number']} 已存在")
                 continue
             document = demo_path.take_through_path(
-                content, User.objects.get(username=spec["drafter"]), copies=spec["copies"], retention=spec["retention"]
+                content, User.objects.get(username=spec["drafter"]), copies=spec["copies"], retention=spec["retention"],
+                format_reason=demo_path.SEED_REASON,
             )
             self.stdout.write(f"范例公文 {document.doc_number} 已办理至归档")
         call_command("anchor_history", stdout=self.stdout)
