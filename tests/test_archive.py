@@ -104,7 +104,7 @@ def _build(seed_content):
         content_of(seed_content, "泉州市科学技术局 泉州市工业和信息化局关于举办2025年科技成果展的通知",
                    "为展示科技创新成果，决定举办2025年科技成果展。",
                    date="2025-12-30", issuer_marks=JOINT_ORGANS, signature_orgs=JOINT_ORGANS),
-        drafter, retention="D30",
+        drafter, retention="D30", format_reason="补办2025年的联合发文，成文日期早于拟稿日期",
     )
     # One that waits to be archived.
     waiting = demo_path.take_through_path(
