@@ -337,7 +337,8 @@ def test_the_office_fixes_at_recheck_and_the_text_goes_back_to_signing(client, w
 @pytest.mark.parametrize("data, words", [
     ({"revision": "2", "finding": "all"}, "稿纸已保存为第1稿"),
     ({"revision": "1", "finding": "x"}, "请选择要改正的问题"),
-    ({"revision": "1", "finding": "-1"}, "没有找到要改正的问题"),
+    ({"revision": "1", "finding": "99"}, "没有找到要改正的问题"),
+    ({"revision": "1", "finding": "-1"}, "请选择要改正的问题"),
     ({"finding": "all"}, "请选择要改正的问题"),
 ])
 def test_a_stale_or_unknown_fix_changes_nothing_and_says_why(client, world, data, words):
