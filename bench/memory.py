@@ -42,7 +42,7 @@ def short_content(number):
     content = json.loads(FIXTURE.read_text(encoding="utf-8"))
     content.update(
         doc_number=None, printed_date=None, date=None, cc="市科协",
-        title=f"泉州市科学技术局关于开展2026年科技活动周的通知（第{number}号）",
+        title=f"泉州市科学技术局关于开展2026年科技活动周第{number}项活动的通知",
         body=[
             {"kind": "paragraph", "text": f"为普及科学知识，经研究，决定开展2026年科技活动周第{number}项活动。"},
             {"kind": "heading1", "text": "一、活动时间"},

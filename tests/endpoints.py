@@ -16,6 +16,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.messages import constants, get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -84,6 +85,13 @@ def refused(response):
     return response["Location"].startswith("/login/") or constants.ERROR in levels(response)
 
 
+def misprinted(content):
+    """A draft whose 格式审查 finds a 错误 with a safe fix: a traditional character."""
+    body = [dict(block) for block in content["body"]]
+    body[-1]["text"] = "各单位要高度重視，精心组织，确保活动取得实效。"
+    return {**content, "body": body}
+
+
 def _through(content, user, until, **draft):
     return demo_path.take_through_path(content, user, until=until, **draft)
 
@@ -109,6 +117,7 @@ def build(seed_content):
         "archiving": _through(qk("推荐2026年科技特派员"), drafter, Stage.ARCHIVING),
         "archived": _through(short_content(seed_content), drafter, Stage.ARCHIVED),
         "gx_draft": services.create_draft(users["gx_drafter"], gx_content(seed_content)),
+        "misprinted": services.create_draft(drafter, misprinted(qk("推广2026年科普读物"))),
     }
     actions.claim(task_of(open_state(docs["claimed"])), users["reviewer"])
     decide(docs["returned"], users["head"], Decision.RETURN, "请补充活动安排。")
@@ -182,6 +191,8 @@ PAGES = [
     Page("/documents/{archived}/issued.pdf", {"download": ["1", "0"]}),
     Page("/documents/{archived}/export.json"),
     Page("/documents/{draft}/revisions/1/", {"compare": ["1", "2"]}),
+    Page("/documents/{draft}/sheet/", {"print": ["1", "0"]}),
+    Page("/documents/{draft}/pages/1.png", {"w": ["480", "960", "1600"], "r": ["1", "2"]}),
     Page("/tasks/inbox/", {"page": ["1", "2"]}),
     Page("/tasks/queue/", {"page": ["1", "2"]}),
     Page("/tasks/done/", {"page": ["1", "2"]}),
@@ -191,7 +202,7 @@ PAGES = [
     Page("/archive/{record}/", who="clerk"),
     Page("/archive/{record}/files/issued_pdf/", {"download": ["1", "0"]}, who="clerk"),
     Page("/archive/{record}/export.zip", who="clerk"),
-    Page("/numbers/", {"code": ["泉科", "泉工信"], "year": YEARS}, who="clerk"),
+    Page("/numbers/", {"code": ["泉科", "泉工信"], "year": YEARS, "page": ["1", "2"]}, who="clerk"),
     Page("/recipients/", {"organ": ORGANS}, who="clerk"),
     Page("/recipients/new/", {"organ": ORGANS}, who="clerk"),
     Page("/recipients/{recipient}/", {"organ": ORGANS}, who="clerk"),
@@ -248,6 +259,7 @@ FORMS = [
     Form("修改稿纸", "/documents/{draft}/edit/", "drafter", lambda ids: draft_data(ids, title="泉州市科学技术局关于举办科技开放日活动的通知")),
     Form("送审", "/documents/{draft}/submit/", "drafter", lambda ids: {"note": "请审核。"}),
     Form("撤回", "/documents/{first}/withdraw/", "drafter", lambda ids: {"reason": "需补充材料"}),
+    Form("改正格式", "/documents/{misprinted}/format/fix/", "drafter", lambda ids: {"revision": "1", "finding": "all"}),
     Form("授权查看", "/documents/{first}/grant/", "drafter", lambda ids: {"username": "outsider"}),
     Form("催办", "/documents/{first}/urge/{first_state}/", "drafter"),
     Form("审核", "/tasks/{task_first}/", "head", lambda ids: {"decision": Decision.APPROVE, "text": "同意。"}),
@@ -279,4 +291,10 @@ NATURAL_FORMS = [
                                                     "next": "/documents/"}),
     Form("修改密码", "/password/", "drafter", lambda ids: {
         "old_password": "gongwen-demo", "new_password1": "Quanzhou-Keji-2026", "new_password2": "Quanzhou-Keji-2026"}),
+]
+# Forms that save nothing: the 稿纸 filled from a file, shown for the drafter to check.
+IMPORTED_TEXT = "泉州市科学技术局关于举办科技开放日活动的通知\n\n市直有关单位：\n\n定于2026年9月举办科技开放日活动。\n"
+READING_FORMS = [
+    Form("从文件拟稿", "/documents/new/import/", "drafter", lambda ids: {
+        "file": SimpleUploadedFile("通知.txt", IMPORTED_TEXT.encode("utf-8"), content_type="text/plain")}),
 ]

@@ -572,7 +572,7 @@ def big_document(blocks, chars_per_block):
 
 @pytest.mark.parametrize("blocks, chars, message", [
     (20000, 10, "段落过多（20000 段，最多 3000 段）"),  # 20,000 paragraphs
-    (500, 20000, "正文过长（10000000 字，最多 300000 字）"),  # a 10 MB 正文
+    (500, 4000, "正文过长（2000000 字，最多 300000 字）"),  # a 6 MB 正文, under the file's 8 MB
 ])
 def test_a_pathological_document_is_refused_with_a_clear_message(tmp_path, blocks, chars, message):
     data = big_document(blocks, chars)

@@ -474,7 +474,7 @@ def test_the_history_of_a_countersigned_document_reads_step_by_step_to_the_archi
         "复核同意",
         f"登记发文字号 {number}",
         "申请印制",
-        "印制正式文件（第2稿）",
+        "印制正式文件（第2稿），泉州市工业和信息化局已数字签名",
         "核发",
         f"归档，档号 {code}",
     ]

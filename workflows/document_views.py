@@ -123,13 +123,13 @@ def document_format_fix(request, pk):
     document = visible_or_404(request, pk)
     if not services.can_edit(document, request.user):
         raise PermissionDenied("当前环节您不能修改该公文")
-    which = request.POST.get("finding", "")
+    every = params.choice(request.POST, "finding", ["all"]) == "all"
     number = params.integer(request.POST, "revision")
     finding = params.integer(request.POST, "finding", minimum=0)
-    if number is None or (which != "all" and finding is None):
+    if number is None or (not every and finding is None):
         messages.error(request, "请选择要改正的问题")
         return redirect("document", pk=document.pk)
-    chosen = "all" if which == "all" else [finding]
+    chosen = "all" if every else [finding]
     try:
         with submissions.once(request):
             content, rules, count = services.format_review.fixed_content(document, number, chosen)
