@@ -1,6 +1,7 @@
 """How many SQL queries and how long each page takes, at a given number of documents.
 
     .venv/bin/python bench/pages.py --documents 2000 [--open 60] [--runs 15] [--database postgres|sqlite]
+    .venv/bin/python bench/pages.py --documents 1000000 --organs 100   # a province (bench/province.py)
 
 Builds a scratch database (PostgreSQL `gongwen_bench_<pid>` on 127.0.0.1, or a temporary
 SQLite file), fills it with bench/world.py (both demo organs; most documents archived,
@@ -28,7 +29,14 @@ PG = "postgres://postgres@127.0.0.1:5432/{name}"
 USERS = ("drafter", "head", "clerk", "director", "gx_clerk")
 
 
-def _scratch(kind):
+def _scratch(kind, keep=None):
+    if keep:  # a database kept between runs: built once, measured again after a change
+        import psycopg
+
+        with psycopg.connect(PG.format(name="postgres"), autocommit=True) as connection:
+            if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [keep]).fetchone():
+                connection.execute(f'CREATE DATABASE "{keep}"')
+        return PG.format(name=keep), lambda: None
     if kind == "sqlite":
         handle, path = tempfile.mkstemp(suffix=".sqlite3", prefix="gongwen-bench-")
         os.close(handle)
@@ -105,11 +113,18 @@ def main():
     parser.add_argument("--open", type=int, default=60, help="how many of them are open (at every kind of step)")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--keep", metavar="NAME",
+                        help="build into the PostgreSQL database NAME and keep it; a later run with it measures again")
+    parser.add_argument("--organs", type=int, default=2,
+                        help="more than 2: a province (bench/province.py, PostgreSQL): 泉科's documents copied over this many organs")
+    parser.add_argument("--templates", type=int, default=1500,
+                        help="with --organs: the documents built through bench/world.py before copying")
     args = parser.parse_args()
-    url, drop = _scratch(args.database)
+    url, drop = _scratch(args.database, args.keep)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["GONGWEN_RENDER_BACKEND"] = "inline"
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")  # the notices stay quiet
     os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="gongwen-bench-media-")
     sys.path.insert(0, str(ROOT))
     try:
@@ -118,13 +133,26 @@ def main():
         django.setup()
         from django.core.management import call_command
 
+        from django.contrib.auth import get_user_model
+
         from bench import world
+        from issuance.models import Document, Organ, StepState
 
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
-        world.build(args.documents, open_count=args.open)
-        print(f"built documents={args.documents} open={args.open} database={args.database} "
-              f"build_s={time.perf_counter() - started:.1f}", flush=True)
+        if args.keep and Document.objects.exists():
+            pass  # built by an earlier run
+        elif args.organs > 2:
+            from bench import province
+
+            world.build(args.templates, open_count=args.open)
+            province.add_staff()
+            province.grow(args.documents, organs=args.organs, progress=lambda line: print(line, flush=True))
+        else:
+            world.build(args.documents, open_count=args.open)
+        print(f"built documents={Document.objects.count()} open={args.open} organs={Organ.objects.count()} "
+              f"users={get_user_model().objects.count()} open_steps={StepState.objects.filter(status='open').count()} "
+              f"database={args.database} build_s={time.perf_counter() - started:.1f}", flush=True)
         measure(args.documents, args.runs)
     finally:
         drop()

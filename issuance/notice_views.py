@@ -5,11 +5,11 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from . import params, services, submissions
+from .paging import page_of
 from .exceptions import IssuanceError
 from .forms import DelegationForm
 from .models import Delegation, Notice
@@ -21,7 +21,7 @@ PAGE_SIZE = 30
 @login_required
 def notice_list(request):
     notices = Notice.objects.filter(user=request.user).select_related("document")
-    page = Paginator(notices, PAGE_SIZE).get_page(params.page(request.GET))
+    page = page_of(notices, PAGE_SIZE, params.page(request.GET))
     return render(request, "notices/list.html", {
         "tab": "notices", "page": page, "unread": notices.filter(read_at__isnull=True).count(),
     })

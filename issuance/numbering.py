@@ -183,21 +183,31 @@ class RegisterRow:
         return "已登记" if self.issued is not None else "缺号"
 
 
-def register(organ_code, year):
-    """Every number of one year in order, issued or void. A "缺号" row would be a gap
-    nothing explains; the invariants of this module keep there from being one."""
-    sequence = NumberSequence.objects.filter(organ_code=organ_code, year=year).first()
-    if sequence is None:
+def register(organ_code, year, serials=None):
+    """The numbers of one year in order, issued or void: all of them, or those of `serials`
+    (a range: one page of the register). A "缺号" row would be a gap nothing explains; the
+    invariants of this module keep there from being one."""
+    if serials is None:
+        sequence = NumberSequence.objects.filter(organ_code=organ_code, year=year).first()
+        serials = range(1, sequence.last_serial + 1) if sequence else range(0)
+    if not serials:
         return []
-    issued = {
-        n.serial: n for n in IssuedNumber.objects.filter(organ_code=organ_code, year=year)
-        .select_related("document", "given_by")
-    }
-    voids = {v.serial: v for v in NumberVoid.objects.filter(organ_code=organ_code, year=year).select_related("voided_by")}
+    within = {"organ_code": organ_code, "year": year, "serial__gte": serials[0], "serial__lte": serials[-1]}
+    issued = {n.serial: n for n in IssuedNumber.objects.filter(**within).select_related("document", "given_by")}
+    voids = {v.serial: v for v in NumberVoid.objects.filter(**within).select_related("voided_by")}
     return [
         RegisterRow(serial, format_number(organ_code, year, serial), issued.get(serial), voids.get(serial))
-        for serial in range(1, sequence.last_serial + 1)
+        for serial in serials
     ]
+
+
+def register_summary(organ_code, year):
+    """How many numbers one year has, how many are issued and how many void: three counts
+    over the unique (机关代字, 年份, 序号) indexes, whatever the year's size."""
+    sequence = NumberSequence.objects.filter(organ_code=organ_code, year=year).first()
+    voids = NumberVoid.objects.filter(organ_code=organ_code, year=year)
+    issued = IssuedNumber.objects.filter(organ_code=organ_code, year=year).exclude(serial__in=voids.values("serial"))
+    return {"total": sequence.last_serial if sequence else 0, "issued": issued.count(), "void": voids.count()}
 
 
 @dataclass(frozen=True)

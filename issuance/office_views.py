@@ -7,6 +7,7 @@ another organ included, gets 403. Someone who works in two organs' offices picks
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +17,8 @@ from .exceptions import IssuanceError
 from .forms import ReasonForm, RecipientOrganForm
 from .models import RecipientOrgan, Role
 from .roles import OFFICE_ROLES, organs_of
+
+REGISTER_PAGE = 200  # numbers on a page of the 文号登记簿
 
 
 def office_organ(request, roles=OFFICE_ROLES, message="只有办公室可以查看该页面", code=None):
@@ -54,13 +57,16 @@ def number_register(request):
             else:
                 messages.success(request, f"{void.number}已作为空号登记")
                 return redirect(f"{request.path}?code={code}&year={void.year}")
-    rows = numbering.register(code, year)
+    counts = numbering.register_summary(code, year)
+    # A page of REGISTER_PAGE numbers; without ?page= the last one, where the newest numbers are.
+    paginator = Paginator(range(1, counts["total"] + 1), REGISTER_PAGE)
+    page = paginator.get_page(params.integer(request.GET, "page", default=paginator.num_pages, maximum=params.MAX_PAGE))
     return render(request, "issuance/number_register.html", {
-        "rows": numbering.grouped(rows), "total": len(rows), "code": code, "codes": codes, "year": year,
+        "rows": numbering.grouped(numbering.register(code, year, page.object_list)), "page": page,
+        "total": counts["total"], "code": code, "codes": codes, "year": year,
         "years": sorted(set(years) | {this_year}, reverse=True),
         "can_void": organs_of(request.user, Role.CLERK).filter(pk=organ.pk).exists() and year == this_year,
-        "form": form,
-        "counts": {"issued": sum(r.state == "已登记" for r in rows), "void": sum(r.state == "空号" for r in rows)},
+        "form": form, "counts": counts,
     })
 
 

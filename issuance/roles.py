@@ -14,10 +14,14 @@ A person's appointments are read once per request (`memberships`) and turned int
 conditions, so these filters use the indexes on (organ, role) and (organ, stage).
 """
 
+import functools
+import operator
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q
 from django.utils import timezone
 
 from .exceptions import IssuanceError
@@ -159,12 +163,29 @@ def actionable_states(user):
     if user is None or not user.is_authenticated or not user.is_active:
         return StepState.objects.none()
     m = memberships(user)
-    named = StepState.candidate_users.through.objects.filter(stepstate=OuterRef("pk"), user=user)
-    may = Q(assignee=user) | (
-        Q(assignee__isnull=True) & (Q(claimed_by__isnull=True) | Q(claimed_by=user))
-        & (m.candidate_filter() | Exists(named))
-    )
+    named = StepState.candidate_users.through.objects.filter(user=user).values("stepstate_id")
+    # Each arm of the OR on an index of its own (assignee; status and the candidate rule; the
+    # primary key), so that the open states are found by a BitmapOr, not by testing them all.
+    unclaimed = Q(assignee__isnull=True) & (Q(claimed_by__isnull=True) | Q(claimed_by=user))
+    may = Q(assignee=user) | (unclaimed & m.candidate_filter()) | (unclaimed & among("pk", named))
     return StepState.objects.filter(status=StepState.Status.OPEN).filter(may).exclude(_excluded_by_review_rules(user))
+
+
+class _Among(Func):
+    """`expression = ANY(ARRAY(subquery))` on PostgreSQL: the subquery runs once, before, and
+    its ids are looked up on the column's index, so that the condition can be one arm of a
+    BitmapOr (an IN (subquery) inside an OR cannot)."""
+
+    arg_joiner = " = ANY("
+    template = "(%(expressions)s))"
+    output_field = BooleanField()
+
+
+def among(column, ids):
+    """`column` is one of the values of the one-column queryset `ids`."""
+    if connection.vendor == "postgresql":
+        return Q(_Among(F(column), ArraySubquery(ids.order_by())))
+    return Q(**{f"{column}__in": ids})
 
 
 def deputised_states(user):
@@ -237,32 +258,43 @@ def sole(users):
 # --- Who may see a document ------------------------------------------------------------------
 
 
-def _visibility(user):
+def _reasons(user):
+    """Why `user` may see a document, in two kinds: conditions on the document's own columns
+    (its drafter; once submitted, its organ or 科室 for the viewers of those), and sets of rows
+    that name the document (step states the person took or may take now, grants), each with
+    the column that holds the document's id."""
     m = memberships(user)
-    submitted = Q(round__gt=0)
-    q = Q(drafter=user)
+    own = Q(drafter=user)
     organs = m.organs(*ORGAN_VIEWERS)
     if organs:
-        q |= submitted & Q(organ_id__in=organs)
+        own |= Q(round__gt=0, organ_id__in=organs)
     departments = m.departments(*DEPARTMENT_VIEWERS)
     if departments:
-        q |= submitted & Q(department_id__in=departments)
-    named = StepState.candidate_users.through.objects.filter(stepstate=OuterRef("pk"), user=user)
+        own |= Q(round__gt=0, department_id__in=departments)
     # Those who took a step keep seeing the document; those who may take one, or stand in
     # for someone who holds one (代理), see it while it is open.
-    may_take = m.candidate_filter() | Exists(named)
+    states, open_states = StepState.objects.all(), StepState.objects.filter(status=StepState.Status.OPEN)
+    sets = [states.filter(assignee=user), states.filter(finished_by=user), states.filter(acted_by=user),
+            open_states.filter(m.candidate_filter()), open_states.filter(candidate_users=user)]
     if m.principals:
-        may_take |= Q(assignee_id__in=m.principals) | Q(claimed_by_id__in=m.principals)
-    took_part = StepState.objects.filter(document=OuterRef("pk")).filter(
-        Q(assignee=user) | Q(finished_by=user) | Q(acted_by=user) | Q(status=StepState.Status.OPEN) & may_take
-    )
-    granted = DocumentUserObjectPermission.objects.filter(
-        content_object=OuterRef("pk"), user=user, permission__codename="view_document"
-    )
-    return q | Exists(took_part) | Exists(granted)
+        sets.append(open_states.filter(Q(assignee_id__in=m.principals) | Q(claimed_by_id__in=m.principals)))
+    sets = [(rows, "document_id") for rows in sets]
+    sets.append((DocumentUserObjectPermission.objects.filter(user=user, permission__codename="view_document"),
+                 "content_object_id"))
+    return own, sets
+
+
+def _visibility(user):
+    """One condition per document row: each set is asked whether it names this document
+    (EXISTS, on its document index). Right for one document: a page, a check."""
+    own, sets = _reasons(user)
+    return functools.reduce(operator.or_, [Exists(rows.filter(**{column: OuterRef("pk")})) for rows, column in sets], own)
 
 
 def visible_documents(user):
+    """The documents `user` may see. A page of a list walks the index of its order
+    (document_updated and the like), testing each document with the EXISTS of `_visibility`
+    (hashed, each set read once), until the page is full."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Document.objects.none()
     return Document.objects.filter(_visibility(user))

@@ -5,23 +5,25 @@ that move a document along (its edit, 送审, 撤回) are the flow's: workflows.
 A document that a user may not see does not exist for them: every URL answers 404.
 """
 
+import logging
 from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-
 from . import archiving, chains, diffing, exchange, listing, params, previews, recognise, services, storage, submissions
+from .paging import page_of
 from .exceptions import IssuanceError
 from .forms import DraftForm, GrantForm, ImportForm, RoutingForm
 from .models import Department, display_name
 from .roles import drafting_departments, may_draft, visible_documents
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 
@@ -45,7 +47,7 @@ def document_list(request):
                                  default_scope="mine" if may_draft(request.user) else "all")
     documents = filters.apply(visible_documents(request.user).select_related("department", "drafter", "organ"),
                               request.user)
-    page = Paginator(documents, PAGE_SIZE).get_page(params.page(request.GET))
+    page = page_of(documents, PAGE_SIZE, params.page(request.GET))
     stands = listing.where_it_stands(page)
     rows = [{"document": d, "open": stands.get(d.pk, [])} for d in page]
     return render(request, "issuance/document_list.html", {"rows": rows, "page": page, "filters": filters})
@@ -205,9 +207,13 @@ def page_images(document):
         return {"count": range(1, document.issued_pages + 1), "issued": True}
     try:
         pdf, _ = page_source(document)
+        count = previews.page_count(pdf)
     except IssuanceError as error:
-        return {"error": error.message, "count": 0}
-    return {"count": range(1, previews.page_count(pdf) + 1), "issued": bool(document.issued_pdf)}
+        return {"error": error.message, "count": range(0)}
+    except Exception:  # a broken renderer or a full disk must not take the page with it
+        logger.exception("page pictures of document %s could not be made", document.pk)
+        return {"error": "暂时无法生成页面图片，请稍后刷新重试", "count": range(0)}
+    return {"count": range(1, count + 1), "issued": bool(document.issued_pdf)}
 
 
 @login_required
@@ -220,6 +226,10 @@ def document_page_image(request, pk, number):
         png = previews.page_png(pdf, number, int(width))
     except IssuanceError as error:
         return render(request, "message.html", {"title": "无法生成预览", "message": error.message}, status=400)
+    except OSError:
+        logger.exception("page %s of document %s could not be made", number, document.pk)
+        return render(request, "message.html", {"title": "无法生成预览", "message": "暂时无法生成页面图片，请稍后刷新重试"},
+                      status=503)
     if png is None:
         raise Http404("没有这一页")
     response = HttpResponse(png, content_type="image/png")

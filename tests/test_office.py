@@ -287,3 +287,27 @@ def test_the_new_entry_link_of_an_organs_book_adds_to_that_book(cast, client, tw
     link = re.search(r'href="(/recipients/new/[^"]*)"', page).group(1).replace("&amp;", "&")
     assert client.post(link, {"name": "泉州市财政局", "active": "on"}).status_code == 302
     assert RecipientOrgan.objects.get(name="泉州市财政局").organ == gx
+
+
+def test_a_year_of_many_numbers_is_shown_a_page_at_a_time_newest_page_first(cast, client,
+                                                                           django_assert_max_num_queries):
+    from issuance import office_views
+    from issuance.models import NumberSequence
+
+    year = timezone.localdate().year
+    serials = 2 * office_views.REGISTER_PAGE + 50
+    NumberSequence.objects.create(organ_code="泉科", year=year, last_serial=serials)
+    NumberVoid.objects.bulk_create([  # two reasons in turn, so that no run is folded
+        NumberVoid(organ_code="泉科", year=year, serial=n, number=f"泉科〔{year}〕{n}号",
+                   reason="已用于纸质公文" if n % 2 else "误占", voided_by=cast["clerk"])
+        for n in range(1, serials + 1)
+    ])
+    client.force_login(cast["clerk"])
+    with django_assert_max_num_queries(25):
+        page = client.get("/numbers/").content.decode()
+    assert f"共 {serials} 号，已登记 0 号，空号 {serials} 号" in page and "第 3 / 3 页" in page
+    shown = [int(n) for n in re.findall(rf"泉科〔{year}〕(\d+)号</td>", page)]
+    assert shown == list(range(2 * office_views.REGISTER_PAGE + 1, serials + 1))
+    first = client.get("/numbers/", {"page": "1"}).content.decode()
+    assert [int(n) for n in re.findall(rf"泉科〔{year}〕(\d+)号</td>", first)] == list(range(1, office_views.REGISTER_PAGE + 1))
+    assert "第 1 / 3 页" in first and "下一页" in first

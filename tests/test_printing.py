@@ -61,6 +61,7 @@ def test_a_failing_render_is_retried_then_shown_and_can_be_tried_again(cast, at_
     client.force_login(cast["clerk"])
     page = client.get(f"/tasks/{task.pk}/").content.decode()
     assert "印制失败" in page and "磁盘已满" in page and 'value="retry"' in page
+    assert "暂时无法生成页面图片" in page  # the draft pictures fail with the renderer, not the page
 
     monkeypatch.undo()
     response = client.post(f"/tasks/{task.pk}/", {"action": "retry"})

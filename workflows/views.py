@@ -8,7 +8,6 @@ task's step state (issuance.roles).
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
 from issuance import listing, params, services, submissions
+from issuance.paging import page_of
 from issuance.services import phrases
 from issuance.forms import ArchiveForm, DecisionForm, ReasonForm, RecipientFormSet, RegisterForm, SubmitForm
 from issuance.exceptions import IssuanceError
@@ -42,8 +42,7 @@ PAGE_SIZE = 50
 
 def _task_list(request, tab, title, tasks, sorts=listing.OPEN_TASK_SORTS):
     filters = listing.ListFilter(request.GET, sorts)
-    page = Paginator(filters.apply(tasks, request.user, prefix="state__document__"), PAGE_SIZE).get_page(
-        params.page(request.GET))
+    page = page_of(filters.apply(tasks, request.user, prefix="state__document__"), PAGE_SIZE, params.page(request.GET))
     today = timezone.localdate()
     # 已办 shows where each document stands now.
     stands = listing.where_it_stands([task.state.document for task in page], today) if tab == "archive" else {}

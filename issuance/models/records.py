@@ -155,6 +155,8 @@ class ArchiveRecord(AppendOnlyModel):
         constraints = [
             models.UniqueConstraint(fields=["fonds_code", "year", "retention", "item_number"], name="archive_unique_item"),
         ]
+        # One 全宗 in the archive list's order: a page of it is read off the index.
+        indexes = [models.Index(fields=["fonds_code", "-year", "retention", "item_number"], name="archive_fonds_order")]
 
     def __str__(self):
         return self.archive_code

@@ -1,0 +1,41 @@
+"""Pages of a long list whose count stops a little past the page asked for.
+
+Counting every row a list matches costs a walk over all of them: 56,000 tasks a 科室负责人
+has finished, 10,000 documents an office sees, every archive record a common phrase occurs
+in. Nobody pages through them all; they go a page or two on, or narrow the list (筛选, 检索).
+So the count is taken over at most the rows up to two pages past the one asked for
+(`SELECT COUNT(*) FROM (… LIMIT n + 1)`), and a list that goes on says "150+": the pager
+offers the next pages, and from one of them the count reaches further again.
+"""
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
+
+AHEAD = 2  # pages counted past the one asked for
+
+
+class CappedPaginator(Paginator):
+    def __init__(self, object_list, per_page, page=1, ahead=AHEAD, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = (max(int(page or 1), 1) + ahead) * per_page
+
+    @cached_property
+    def counted(self):
+        """The rows of the list, counted up to cap + 1: more than cap means it goes on."""
+        head = self.object_list[: self.cap + 1]
+        return head.count() if isinstance(head, QuerySet) else len(head)
+
+    @cached_property
+    def count(self):
+        return min(self.counted, self.cap)
+
+    @property
+    def capped(self):
+        """Whether the list goes on past what was counted (then shown as "count+")."""
+        return self.counted > self.cap
+
+
+def page_of(object_list, per_page, number):
+    """Page `number` (a page number parsed by issuance.params.page) of a capped list."""
+    return CappedPaginator(object_list, per_page, page=number).get_page(number)
