@@ -276,3 +276,46 @@ def test_the_copy_is_named_after_the_dictionary_and_readable_by_other_processes(
     assert list(target.parent.iterdir()) == [target]  # no temporary file left behind
     small_dictionary.write_text(SMALL_DICTIONARY + "周 10 n\n", encoding="utf-8")
     assert words.store_path(small_dictionary) != target
+
+
+# WeasyPrint's libraries from the linker's cache ------------------------------------------
+
+LIBRARY_NAMES = ("gobject-2.0", "pango-1.0", "harfbuzz", "harfbuzz-subset", "fontconfig", "pangoft2-1.0",
+                 "libpango-1.0-0", "pango-1.0-0", "harfbuzz-vector", "no-such-library-at-all")
+
+
+def test_the_linkers_cache_gives_the_libraries_ctypes_finds_and_nothing_for_other_names():
+    import ctypes.util
+
+    from issuance.render import libraries
+
+    cache = libraries.read_cache()
+    assert cache, "glibc's ldconfig -p lists the libraries"
+    find = libraries.cached_finder(cache)
+    for name in LIBRARY_NAMES:
+        assert find(name) == ctypes.util.find_library(name), name
+    assert find("pango-1.0") == "libpango-1.0.so.0" and find("libpango-1.0-0") is None
+
+
+def test_weasyprint_is_imported_with_the_cache_and_find_library_is_ctypes_own_afterwards():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, ctypes.util; original = ctypes.util.find_library; calls = []\n"
+        "ctypes.util.find_library = lambda name: calls.append(name) or original(name)\n"
+        "import issuance.render.libraries as libraries\n"
+        "import issuance.render\n"
+        "assert libraries._finder in sys.meta_path\n"
+        "import weasyprint.text.ffi as ffi\n"
+        "assert libraries._finder not in sys.meta_path\n"
+        "assert ctypes.util.find_library is not original and ctypes.util.find_library('c') is not None\n"
+        "maps = open('/proc/self/maps').read()\n"
+        "print(len(calls), all(name in maps for name in ('libpango-1.0.so', 'libharfbuzz.so', "
+        "'libharfbuzz-subset.so', 'libfontconfig.so', 'libgobject-2.0.so', 'libpangoft2-1.0.so')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+    # No call reached ctypes's own find_library while WeasyPrint opened its libraries (the
+    # one after it, for 'c', did), and every library is loaded.
+    assert done.stdout.split() == ["1", "True"]
