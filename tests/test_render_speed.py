@@ -319,3 +319,36 @@ def test_weasyprint_is_imported_with_the_cache_and_find_library_is_ctypes_own_af
     # No call reached ctypes's own find_library while WeasyPrint opened its libraries (the
     # one after it, for 'c', did), and every library is loaded.
     assert done.stdout.split() == ["1", "True"]
+
+
+def test_a_process_that_only_renders_loads_no_tag_library_of_the_apps():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    script = (
+        "import os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
+        "import django; django.setup()\n"
+        "from issuance.exchange import read_file\n"
+        "from issuance.render import layout\n"
+        "layout.render_pdf(read_file('fixtures/quanzhou-2024-123.json'))\n"
+        "print(sorted(name for name in sys.modules if name.startswith(('pyhanko', 'issuance.templatetags')))[:3])\n"
+    )
+    env = {key: value for key, value in __import__("os").environ.items() if key != "DATABASE_URL"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          cwd=str(root), env=env)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_pdf_templates_render_as_the_projects_template_backend_renders_them():
+    from django.template.loader import render_to_string
+
+    from issuance.exchange import read_file
+    from issuance.render import layout
+    from issuance.render.context import build_context
+
+    doc = read_file(__import__("pathlib").Path(__file__).resolve().parent.parent / "fixtures" / "quanzhou-2024-123.json")
+    for context in (build_context(doc), build_context(doc, draft=True, banji_only=True, blank_before=True)):
+        assert layout.render_template(layout.TEMPLATE, context) == render_to_string(layout.TEMPLATE, context)
+    assert layout.render_template(layout.STYLESHEET, {}) == render_to_string(layout.STYLESHEET, {})
