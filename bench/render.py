@@ -19,7 +19,8 @@ and line pitch of GB/T 9704) with `soffice --headless --convert-to pdf`, and pri
 
     cold_s=… libreoffice_s=… ratio=… cold_cpu_s=… libreoffice_cpu_s=…
 
-(medians; ratio is cold_s / libreoffice_s, below 1 when gongwen is faster). LibreOffice
+(medians; ratio is cold_s / libreoffice_s, below 1 when gongwen is faster; `--skip-checks`
+runs render_gongwen without Django's system checks). LibreOffice
 runs with a profile of its own under a temporary folder, made by one conversion before
 the timed ones, as a server that converts documents keeps its profile.
 
@@ -107,8 +108,12 @@ def _timed(command, **kwargs):
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+# Extra arguments of every render_gongwen this bench runs (--skip-checks: see main()).
+_COMMAND_OPTIONS = []
+
+
 def _render_command(fixture, out):
-    return [sys.executable, str(ROOT / "manage.py"), "render_gongwen", str(fixture), "-o", str(out)]
+    return [sys.executable, str(ROOT / "manage.py"), "render_gongwen", *_COMMAND_OPTIONS, str(fixture), "-o", str(out)]
 
 
 def cold(fixture):
@@ -247,13 +252,16 @@ def main(argv=None):
     parser.add_argument("--against-libreoffice", action="store_true",
                         help="time a cold render_gongwen and soffice --convert-to pdf, in turn")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of --against-libreoffice")
+    parser.add_argument("--skip-checks", action="store_true",
+                        help="run render_gongwen with Django's --skip-checks (what the system checks cost)")
     args = parser.parse_args(argv)
+    _COMMAND_OPTIONS[:] = ["--skip-checks"] if args.skip_checks else []
 
     if args.against_libreoffice:
         _setup_django()
         load = os.getloadavg()[0]
         result = against_libreoffice(args.fixture, args.rounds)
-        print(f"fixture: {args.fixture}")
+        print(f"fixture: {args.fixture}" + (" (render_gongwen --skip-checks)" if args.skip_checks else ""))
         print(f"load average before: {load:.2f}, after: {os.getloadavg()[0]:.2f}")
         for number, ((ours, ours_cpu), (theirs, theirs_cpu)) in enumerate(result["each"], start=1):
             print(f"round {number}: render_gongwen {ours:.3f} s (cpu {ours_cpu:.3f} s), "

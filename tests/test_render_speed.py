@@ -352,3 +352,26 @@ def test_the_pdf_templates_render_as_the_projects_template_backend_renders_them(
     for context in (build_context(doc), build_context(doc, draft=True, banji_only=True, blank_before=True)):
         assert layout.render_template(layout.TEMPLATE, context) == render_to_string(layout.TEMPLATE, context)
     assert layout.render_template(layout.STYLESHEET, {}) == render_to_string(layout.STYLESHEET, {})
+
+
+# Character maps and advances from HarfBuzz ----------------------------------------------
+
+def test_harfbuzz_reads_the_character_maps_advances_and_glyph_ids_fonttools_reads():
+    from issuance.render import fonts
+
+    faces = list(fonts.FACES.values()) + [fonts.BIAOSONG, fonts.SERIF, fonts.SANS, fonts.SEAL_FACE,
+                                          *fonts.EXTENSION_FACES]
+    for face in faces:
+        font = fonts.open_face(face)
+        expected = font.getBestCmap()
+        read = fonts.hb_face(face)
+        assert read.codes() == sorted(expected), face.key
+        assert read.upem == font["head"].unitsPerEm
+        for code in sorted(expected)[::97]:
+            glyph = read.glyph(code)
+            assert font.getGlyphName(glyph) == expected[code], (face.key, hex(code))
+            assert read.advance(glyph) == font["hmtx"][expected[code]][0], (face.key, hex(code))
+        assert read.glyph(0x10FFFD) is None  # private use: in no face
+    assert fonts.cmap(fonts.BABELSTONE) == frozenset(
+        code for code in fonts.open_face(fonts.BABELSTONE).getBestCmap()
+        if any(low <= code <= high for low, high in fonts.IDEOGRAPHS))
