@@ -21,7 +21,6 @@ import ctypes.util
 import importlib.abc
 import importlib.util
 import os
-import re
 import struct
 import subprocess
 import sys
@@ -56,13 +55,19 @@ def read_cache():
 
 
 def cached_finder(cache):
-    """find_library answering from `cache` (ldconfig -p's output) only."""
-    abi_type = _abi_type()
+    """find_library answering from `cache` (ldconfig -p's output) only: the first library
+    of this interpreter's ABI whose name is lib<name>.<anything>, as ctypes's pattern
+    `\\s+(lib<name>\\.[^\\s]+)\\s+\\(<abi>` finds it, from the cache split into names once."""
+    abi = os.fsencode(f"({_abi_type()}")
+    names = [
+        os.fsdecode(fields[0])
+        for fields in (line.split() for line in cache.splitlines()[1:])
+        if len(fields) >= 2 and fields[1].startswith(abi)
+    ]
 
     def find_library(name):
-        pattern = os.fsencode(r"\s+(lib%s\.[^\s]+)\s+\(%s" % (re.escape(name), abi_type))
-        found = re.search(pattern, cache)
-        return os.fsdecode(found.group(1)) if found else None
+        prefix = f"lib{name}."
+        return next((found for found in names if found.startswith(prefix)), None)
 
     return find_library
 
