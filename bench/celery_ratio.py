@@ -21,6 +21,7 @@ worker (workflows/tasks.py), without the database rows around it.
 """
 
 import argparse
+import collections
 import copy
 import json
 import os
@@ -58,14 +59,15 @@ def _setup_django():
     django.setup()
 
 
-@app.task(name="render_bench.render")
-def render(content):
-    """Render one document (the exchange format's JSON object); its page count."""
+@app.task(name="render_bench.render", bind=True)
+def render(self, content):
+    """Render one document (the exchange format's JSON object); its page count and the
+    worker that rendered it."""
     _setup_django()
     from issuance.exchange import parse_document
     from issuance.render import layout
 
-    return layout.render(parse_document(content)).pages
+    return {"pages": layout.render(parse_document(content)).pages, "worker": self.request.hostname}
 
 
 def variants(count, start=1):
@@ -126,12 +128,14 @@ def run(workers, documents, warmup):
         load = os.getloadavg()[0]
         start = time.perf_counter()
         results = [render.delay(content) for content in variants(documents)]
-        pages = sum(result.get(timeout=600) for result in results)
+        done = [result.get(timeout=600) for result in results]
         elapsed = time.perf_counter() - start
     finally:
         stop_workers(started)
+    pages = sum(item["pages"] for item in done)
+    by_worker = collections.Counter(item["worker"].split("@")[0] for item in done)
     return {"pages": pages, "seconds": elapsed, "pages_per_s": pages / elapsed, "load_before": load,
-            "load_after": os.getloadavg()[0]}
+            "load_after": os.getloadavg()[0], "by_worker": dict(sorted(by_worker.items()))}
 
 
 def main(argv=None):
@@ -149,7 +153,7 @@ def main(argv=None):
             result = results[workers]
             print(f"{workers} worker(s): {args.documents} documents, {result['pages']} pages in "
                   f"{result['seconds']:.2f} s (load average {result['load_before']:.2f} before, "
-                  f"{result['load_after']:.2f} after)")
+                  f"{result['load_after']:.2f} after), documents by worker {result['by_worker']}")
     finally:
         backend.flushdb()
     one, two = results[1]["pages_per_s"], results[2]["pages_per_s"]
