@@ -166,9 +166,12 @@ typedef int32_t hb_position_t;
 typedef int hb_bool_t;
 hb_blob_t *hb_blob_create_from_file(const char *file_name);
 unsigned int hb_blob_get_length(hb_blob_t *blob);
+void hb_blob_destroy(hb_blob_t *blob);
 hb_face_t *hb_face_create(hb_blob_t *blob, unsigned int index);
+void hb_face_destroy(hb_face_t *face);
 unsigned int hb_face_get_upem(const hb_face_t *face);
 hb_font_t *hb_font_create(hb_face_t *face);
+void hb_font_destroy(hb_font_t *font);
 hb_set_t *hb_set_create(void);
 void hb_set_destroy(hb_set_t *set);
 unsigned int hb_set_get_population(const hb_set_t *set);
@@ -196,17 +199,17 @@ def _harfbuzz():
 
 
 class HbFace:
-    """A face as HarfBuzz reads it: its characters, glyph ids and advances. Kept for the
-    life of the process, as the few faces of the renderer are."""
+    """A face as HarfBuzz reads it: its characters, glyph ids and advances (hb_face keeps
+    one per face for the life of the process; HarfBuzz's objects are freed with it)."""
 
     def __init__(self, path, index=0):
         self._ffi, self._hb = _harfbuzz()
-        blob = self._hb.hb_blob_create_from_file(str(path).encode())
+        # The face holds a reference to the blob, and the font to the face.
+        blob = self._ffi.gc(self._hb.hb_blob_create_from_file(str(path).encode()), self._hb.hb_blob_destroy)
         if not self._hb.hb_blob_get_length(blob):
             raise FontMissingError(f"无法读取字体文件 {path}")
-        self._face = self._hb.hb_face_create(blob, index)
-        self._font = self._hb.hb_font_create(self._face)
-        self._glyph = self._ffi.new("hb_codepoint_t *")
+        self._face = self._ffi.gc(self._hb.hb_face_create(blob, index), self._hb.hb_face_destroy)
+        self._font = self._ffi.gc(self._hb.hb_font_create(self._face), self._hb.hb_font_destroy)
         self.upem = self._hb.hb_face_get_upem(self._face)
 
     def codes(self):
@@ -223,8 +226,10 @@ class HbFace:
 
     def glyph(self, code):
         """The glyph id of code point `code`, or None when the face lacks it."""
-        if self._hb.hb_font_get_nominal_glyph(self._font, code, self._glyph):
-            return self._glyph[0]
+        # A buffer per call: render threads may ask at once (HarfBuzz's font is safe to share).
+        glyph = self._ffi.new("hb_codepoint_t *")
+        if self._hb.hb_font_get_nominal_glyph(self._font, code, glyph):
+            return glyph[0]
         return None
 
     def advance(self, glyph):
