@@ -276,3 +276,102 @@ def test_the_copy_is_named_after_the_dictionary_and_readable_by_other_processes(
     assert list(target.parent.iterdir()) == [target]  # no temporary file left behind
     small_dictionary.write_text(SMALL_DICTIONARY + "周 10 n\n", encoding="utf-8")
     assert words.store_path(small_dictionary) != target
+
+
+# WeasyPrint's libraries from the linker's cache ------------------------------------------
+
+LIBRARY_NAMES = ("gobject-2.0", "pango-1.0", "harfbuzz", "harfbuzz-subset", "fontconfig", "pangoft2-1.0",
+                 "libpango-1.0-0", "pango-1.0-0", "harfbuzz-vector", "no-such-library-at-all")
+
+
+def test_the_linkers_cache_gives_the_libraries_ctypes_finds_and_nothing_for_other_names():
+    import ctypes.util
+
+    from issuance.render import libraries
+
+    cache = libraries.read_cache()
+    assert cache, "glibc's ldconfig -p lists the libraries"
+    find = libraries.cached_finder(cache)
+    for name in LIBRARY_NAMES:
+        assert find(name) == ctypes.util.find_library(name), name
+    assert find("pango-1.0") == "libpango-1.0.so.0" and find("libpango-1.0-0") is None
+
+
+def test_weasyprint_is_imported_with_the_cache_and_find_library_is_ctypes_own_afterwards():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, ctypes.util; original = ctypes.util.find_library; calls = []\n"
+        "ctypes.util.find_library = lambda name: calls.append(name) or original(name)\n"
+        "import issuance.render.libraries as libraries\n"
+        "import issuance.render\n"
+        "assert libraries._finder in sys.meta_path\n"
+        "import weasyprint.text.ffi as ffi\n"
+        "assert libraries._finder not in sys.meta_path\n"
+        "assert ctypes.util.find_library is not original and ctypes.util.find_library('c') is not None\n"
+        "maps = open('/proc/self/maps').read()\n"
+        "print(len(calls), all(name in maps for name in ('libpango-1.0.so', 'libharfbuzz.so', "
+        "'libharfbuzz-subset.so', 'libfontconfig.so', 'libgobject-2.0.so', 'libpangoft2-1.0.so')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+    # No call reached ctypes's own find_library while WeasyPrint opened its libraries (the
+    # one after it, for 'c', did), and every library is loaded.
+    assert done.stdout.split() == ["1", "True"]
+
+
+def test_a_process_that_only_renders_loads_no_tag_library_of_the_apps():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    script = (
+        "import os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
+        "import django; django.setup()\n"
+        "from issuance.exchange import read_file\n"
+        "from issuance.render import layout\n"
+        "layout.render_pdf(read_file('fixtures/quanzhou-2024-123.json'))\n"
+        "print(sorted(name for name in sys.modules if name.startswith(('pyhanko', 'issuance.templatetags')))[:3])\n"
+    )
+    env = {key: value for key, value in __import__("os").environ.items() if key != "DATABASE_URL"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          cwd=str(root), env=env)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_pdf_templates_render_as_the_projects_template_backend_renders_them():
+    from django.template.loader import render_to_string
+
+    from issuance.exchange import read_file
+    from issuance.render import layout
+    from issuance.render.context import build_context
+
+    doc = read_file(__import__("pathlib").Path(__file__).resolve().parent.parent / "fixtures" / "quanzhou-2024-123.json")
+    for context in (build_context(doc), build_context(doc, draft=True, banji_only=True, blank_before=True)):
+        assert layout.render_template(layout.TEMPLATE, context) == render_to_string(layout.TEMPLATE, context)
+    assert layout.render_template(layout.STYLESHEET, {}) == render_to_string(layout.STYLESHEET, {})
+
+
+# Character maps and advances from HarfBuzz ----------------------------------------------
+
+def test_harfbuzz_reads_the_character_maps_advances_and_glyph_ids_fonttools_reads():
+    from issuance.render import fonts
+
+    faces = list(fonts.FACES.values()) + [fonts.BIAOSONG, fonts.SERIF, fonts.SANS, fonts.SEAL_FACE,
+                                          *fonts.EXTENSION_FACES]
+    for face in faces:
+        font = fonts.open_face(face)
+        expected = font.getBestCmap()
+        read = fonts.hb_face(face)
+        assert read.codes() == sorted(expected), face.key
+        assert read.upem == font["head"].unitsPerEm
+        for code in sorted(expected)[::97]:
+            glyph = read.glyph(code)
+            assert font.getGlyphName(glyph) == expected[code], (face.key, hex(code))
+            assert read.advance(glyph) == font["hmtx"][expected[code]][0], (face.key, hex(code))
+        assert read.glyph(0x10FFFD) is None  # private use: in no face
+    assert fonts.cmap(fonts.BABELSTONE) == frozenset(
+        code for code in fonts.open_face(fonts.BABELSTONE).getBestCmap()
+        if any(low <= code <= high for low, high in fonts.IDEOGRAPHS))

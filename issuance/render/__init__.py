@@ -8,7 +8,13 @@
 * coverage.py – which face prints each character; refusal of characters none prints.
 * fonts.py, seal.py, metadata.py – the faces, the drawn seal, the XMP metadata.
 * patches.py – the changes to WeasyPrint 70, behind one version-checked `install()`.
+* libraries.py – WeasyPrint's system libraries found from the linker's cache, installed
+  here so that it is in place before any module imports WeasyPrint.
 
 Importing the package imports nothing heavy: the exchange format checks characters with
 coverage.py without loading WeasyPrint.
 """
+
+from . import libraries
+
+libraries.install()

@@ -46,8 +46,8 @@ _GB2312_GAPS = frozenset("\u2015")
 def covered(ch):
     """Whether all three Fandol text faces have `ch`.
 
-    They cover GB 2312 (but for _GB2312_GAPS), so the faces' character maps, 50 ms to
-    read, are only read for a character outside it."""
+    They cover GB 2312 (but for _GB2312_GAPS), so the faces' character maps are only
+    read for a character outside it."""
     if ch.isascii():
         return True
     try:

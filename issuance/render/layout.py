@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.template.loader import get_template, render_to_string
+from django.template import Context, Engine
 from weasyprint import CSS, HTML
 from weasyprint.formatting_structure import boxes
 from weasyprint.text.fonts import FontConfiguration
@@ -87,6 +87,24 @@ def _template_dir():
     return Path(settings.BASE_DIR) / "templates" / "issuance" / "pdf"
 
 
+@functools.cache
+def _engine():
+    """The template engine of the PDF's templates and stylesheets (templates/issuance/pdf/):
+    Django's template language with its built-in tags and filters, autoescaping, templates
+    compiled once.
+
+    Not the project's DjangoTemplates backend: making that imports the tag library of every
+    installed app, and the document page's signature tags import pyhanko, half a second of
+    a process that only renders (manage.py render_gongwen, a worker); no PDF template loads
+    a tag library."""
+    return Engine(dirs=[str(Path(settings.BASE_DIR) / "templates")], app_dirs=False, autoescape=True)
+
+
+def render_template(name, context):
+    """The text of the PDF template `name` filled with `context`."""
+    return _engine().get_template(name).render(Context(context))
+
+
 class _Resources:
     """A font configuration, a fetcher and the parsed stylesheets: what every render needs
     and no document changes.
@@ -109,7 +127,7 @@ class _Resources:
         font configuration once)."""
         if name not in self._stylesheets:
             self._stylesheets[name] = CSS(
-                string=get_template(name).render({}),
+                string=render_template(name, {}),
                 base_url=_template_dir().as_uri() + "/",
                 url_fetcher=self.fetcher,
                 font_config=self.font_config,
@@ -172,7 +190,7 @@ def resources():
 
 
 def _layout(res, context):
-    html = render_to_string(TEMPLATE, context)
+    html = render_template(TEMPLATE, context)
     return HTML(string=html, base_url=_template_dir().as_uri() + "/", url_fetcher=res.fetcher).render(
         font_config=res.font_config, stylesheets=[res.stylesheet(STYLESHEET)], pdf_variant=PDF_VARIANT
     )

@@ -109,11 +109,11 @@ def _advance(face, ch):
     """The advance of `ch` in `face` at 3号, in points (CJK faces: 16 pt, digits 8 pt)."""
     if face is None:
         return FONT_SIZE
-    font = fonts.open_face(face)
-    glyph = font.getBestCmap().get(ord(ch))
+    font = fonts.hb_face(face)
+    glyph = font.glyph(ord(ch))
     if glyph is None:
         return FONT_SIZE if unicodedata.east_asian_width(ch) in "WF" else FONT_SIZE / 2
-    return font["hmtx"][glyph][0] / font["head"].unitsPerEm * FONT_SIZE
+    return font.advance(glyph) / font.upem * FONT_SIZE
 
 
 def _east_asian(ch):

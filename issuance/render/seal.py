@@ -35,15 +35,16 @@ STAR_RADIUS = 7.0  # the star's points lie on this circle
 COLOR = "#e60012"
 
 
-def _face(font):
+def _face(font, glyphs):
     os2 = font["OS/2"]
-    return font.getBestCmap(), font.getGlyphSet(), (os2.sTypoAscender + os2.sTypoDescender) / 2, font["head"].unitsPerEm
+    return glyphs, font, font.getGlyphSet(), (os2.sTypoAscender + os2.sTypoDescender) / 2, font["head"].unitsPerEm
 
 
 @functools.cache
 def _face_of(face):
-    """(cmap, glyph set, vertical centre of the em box in font units, units per em)."""
-    return _face(fonts.open_face(face))
+    """(HarfBuzz's face for the glyph ids, the fontTools font for the glyph names, its glyph
+    set, vertical centre of the em box in font units, units per em)."""
+    return _face(fonts.open_face(face), fonts.hb_face(face))
 
 
 def _faces():
@@ -58,11 +59,11 @@ def _faces():
 def glyph_path(char, scale_x, scale_y):
     """SVG path data of `char` centred on (0, 0), y downwards, in millimetres; None when no
     face has the character."""
-    for cmap, glyph_set, middle, upem in _faces():
-        name = cmap.get(ord(char))
-        if name is None:
+    for glyphs, font, glyph_set, middle, upem in _faces():
+        glyph_id = glyphs.glyph(ord(char))
+        if glyph_id is None:
             continue
-        glyph = glyph_set[name]
+        glyph = glyph_set[font.getGlyphName(glyph_id)]
         sx = scale_x / upem
         sy = scale_y / upem
         pen = SVGPathPen(glyph_set, ntos=lambda value: f"{value:.3f}".rstrip("0").rstrip("."))

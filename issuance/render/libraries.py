@@ -1,0 +1,128 @@
+"""WeasyPrint's system libraries found from the dynamic linker's cache, without a compiler.
+
+When weasyprint.text.ffi is imported it opens Pango, HarfBuzz, fontconfig and GObject
+through cffi, trying each library under six names, the Windows and macOS ones included.
+For every name that is not a file, cffi asks `ctypes.util.find_library`, which on Linux
+runs `ldconfig -p`, then gcc, then ld: 22 look-ups, 15 of them for names that exist on no
+Linux system, 0.2 s of every process that renders (a third of a cold render's own work,
+on a machine with gcc installed).
+
+`install()` (called when issuance.render is imported, before anything imports WeasyPrint)
+arranges that, while that one module runs, `find_library` answers from one reading of
+`ldconfig -p` with the pattern ctypes itself uses first. A name the cache does not list
+gets None instead of a compiler run: WeasyPrint then tries its next name, and it always
+ends with the library's soname (libpango-1.0.so.0 …), which the dynamic linker opens by
+itself, LD_LIBRARY_PATH included. Without /sbin/ldconfig (not glibc) nothing changes.
+Once the module is imported, `find_library` is ctypes's own again.
+"""
+
+import contextlib
+import ctypes.util
+import importlib.abc
+import importlib.util
+import os
+import struct
+import subprocess
+import sys
+
+MODULE = "weasyprint.text.ffi"
+LDCONFIG = "/sbin/ldconfig"
+
+# What ctypes.util._findSoname_ldconfig matches: the ABI of this interpreter's libraries.
+_ABI = {
+    "x86_64-64": "libc6,x86-64",
+    "ppc64-64": "libc6,64bit",
+    "sparc64-64": "libc6,64bit",
+    "s390x-64": "libc6,64bit",
+    "ia64-64": "libc6,IA-64",
+}
+
+
+def _abi_type():
+    machine = os.uname().machine + ("-32" if struct.calcsize("l") == 4 else "-64")
+    return _ABI.get(machine, "libc6")
+
+
+def read_cache():
+    """The output of `ldconfig -p`, or None when there is no glibc ldconfig."""
+    try:
+        return subprocess.run(
+            [LDCONFIG, "-p"], stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            env={"LC_ALL": "C", "LANG": "C"}, check=False,
+        ).stdout
+    except OSError:
+        return None
+
+
+def cached_finder(cache):
+    """find_library answering from `cache` (ldconfig -p's output) only: the first library
+    of this interpreter's ABI whose name is lib<name>.<anything>, as ctypes's pattern
+    `\\s+(lib<name>\\.[^\\s]+)\\s+\\(<abi>` finds it, from the cache split into names once."""
+    abi = os.fsencode(f"({_abi_type()}")
+    names = [
+        os.fsdecode(fields[0])
+        for fields in (line.split() for line in cache.splitlines()[1:])
+        if len(fields) >= 2 and fields[1].startswith(abi)
+    ]
+
+    def find_library(name):
+        prefix = f"lib{name}."
+        return next((found for found in names if found.startswith(prefix)), None)
+
+    return find_library
+
+
+@contextlib.contextmanager
+def libraries_from_cache():
+    """While inside, ctypes.util.find_library answers from the linker's cache."""
+    cache = read_cache() if sys.platform.startswith("linux") else None
+    if not cache:
+        yield
+        return
+    original = ctypes.util.find_library
+    ctypes.util.find_library = cached_finder(cache)
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = original
+
+
+class _Loader(importlib.abc.Loader):
+    """The module's own loader, run with libraries_from_cache()."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        with libraries_from_cache():
+            self._loader.exec_module(module)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    """Finds weasyprint.text.ffi as the other finders do, with _Loader around its loader."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != MODULE:
+            return None
+        uninstall()
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _Loader(spec.loader)
+        return spec
+
+
+_finder = _Finder()
+
+
+def install():
+    """Look WeasyPrint's libraries up from the linker's cache when it is first imported."""
+    if MODULE not in sys.modules and _finder not in sys.meta_path:
+        sys.meta_path.insert(0, _finder)
+
+
+def uninstall():
+    with contextlib.suppress(ValueError):
+        sys.meta_path.remove(_finder)
