@@ -1,11 +1,12 @@
 """Load: signed-in users of several roles against the production-style server (issue 11).
 
-    .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--documents 2000] [--first-reviews 40]
-                                   [--workers 2] [--think 0] [--database sqlite|postgres]
+    .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--documents 2000] [--open 60]
+                                   [--first-reviews 40] [--workers 2] [--threads 4] [--pool 30] [--think 0]
+                                   [--database sqlite|postgres] [--keep | --var-dir DIR | --url URL]
 
 Builds a scratch VAR_DIR (its SQLite file, media and keys; or a PostgreSQL database
 `gongwen_load` on 127.0.0.1 with `--database postgres`): `setup_demo`, then bench/world.py's
-archived documents up to `--documents`, the open ones at every kind of step and
+archived documents up to `--documents`, `--open` of them open at every kind of step and
 `--first-reviews` more per organ waiting for 初审. It then starts the server the way
 `scripts/run` does (config/serve.py: collectstatic, gunicorn with threads, DEBUG off) on a free
 port of 127.0.0.1 and runs `--users` users, spread over both organs' demo people (drafter,
@@ -154,7 +155,7 @@ class Session:
         if status != 302 or "sessionid" not in self.cookies:
             raise RuntimeError(f"{self.username} could not log in: {status} {location}")
 
-    def discover(self):
+    def discover(self, pool=30):
         """The documents, tasks and records this user's own lists show."""
         documents = []
         for path in ("/tasks/inbox/", "/tasks/queue/", "/tasks/done/", "/documents/?scope=all"):
@@ -169,7 +170,7 @@ class Session:
         self.archive = status == 200
         if self.archive:
             self.records = list(dict.fromkeys(RECORD_LINK.findall(page)))[:20]
-        self.documents = list(dict.fromkeys(documents))[:30]
+        self.documents = list(dict.fromkeys(documents))[:pool]
 
     def open_document(self, pk):
         status, _, page = self.request("公文页", "GET", f"/documents/{pk}/")
@@ -267,7 +268,7 @@ def cpu_seconds(pids):
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def run_users(host, port, users, seconds, think, seed=1, out=sys.stdout, server_pids=None):
+def run_users(host, port, users, seconds, think, pool=30, seed=1, out=sys.stdout, server_pids=None):
     """Sign in `users` sessions, warm the cache, then measure `seconds`; returns the summary.
     `server_pids()`, if given, names the server's processes, whose CPU time per request is printed."""
     if host not in ("127.0.0.1", "localhost"):
@@ -298,7 +299,7 @@ def run_users(host, port, users, seconds, think, seed=1, out=sys.stdout, server_
     def log_in(session):
         with gate:
             session.log_in()
-            session.discover()
+            session.discover(pool)
 
     in_threads(log_in)
     print(f"signed_in users={users} seconds={time.perf_counter() - started:.1f}", file=out, flush=True)
@@ -374,7 +375,7 @@ def run_users(host, port, users, seconds, think, seed=1, out=sys.stdout, server_
 
 # The world and the server ---------------------------------------------------------------
 
-def prepare(documents, first_reviews):
+def prepare(documents, open_count, first_reviews):
     """In the scratch environment: the demo, the documents, and 初审s waiting for each head."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -389,7 +390,7 @@ def prepare(documents, first_reviews):
 
     started = time.perf_counter()
     call_command("setup_demo", verbosity=0, stdout=open(os.devnull, "w"))
-    open_count = min(60, documents)
+    open_count = min(open_count, documents)
     world.archived_documents(max(documents - open_count - 2 * first_reviews, 0))
     world.open_documents(open_count)
     users = get_user_model().objects
@@ -450,9 +451,9 @@ class Server:
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
                        stdout=subprocess.DEVNULL)
 
-    def prepare(self, documents, first_reviews):
+    def prepare(self, documents, open_count, first_reviews):
         subprocess.run([sys.executable, str(Path(__file__).resolve()), "--prepare", str(documents),
-                        str(first_reviews)], cwd=ROOT, env={**self.env, "GONGWEN_MAIL_SENDER": "off"}, check=True)
+                        str(open_count), str(first_reviews)], cwd=ROOT, env={**self.env, "GONGWEN_MAIL_SENDER": "off"}, check=True)
         self.manage("collectstatic", "--noinput", "--verbosity", "0")
 
     def start(self, timeout=60):
@@ -491,15 +492,17 @@ class Server:
 
 def main():
     if sys.argv[1:2] == ["--prepare"]:
-        prepare(int(sys.argv[2]), int(sys.argv[3]))
+        prepare(*map(int, sys.argv[2:5]))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--documents", type=int, default=2000)
+    parser.add_argument("--open", type=int, default=60, help="of them open, at every kind of step")
     parser.add_argument("--first-reviews", type=int, default=40, help="初审s waiting for each organ's head")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (WEB_CONCURRENCY)")
     parser.add_argument("--threads", type=int, help="threads of each worker (default: config/serve.py's)")
+    parser.add_argument("--pool", type=int, default=30, help="documents each user opens, the first its lists show")
     parser.add_argument("--think", type=float, default=0.0, help="mean seconds a user waits between steps")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--url", help="a server already serving the demo on 127.0.0.1 (nothing is built)")
@@ -509,7 +512,7 @@ def main():
     args = parser.parse_args()
     if args.url:
         parts = urllib.parse.urlsplit(args.url)
-        run_users(parts.hostname, parts.port or 80, args.users, args.seconds, args.think)
+        run_users(parts.hostname, parts.port or 80, args.users, args.seconds, args.think, args.pool)
         return
     if args.var_dir and args.database == "postgres":
         raise SystemExit("--var-dir keeps a SQLite world only")
@@ -520,12 +523,12 @@ def main():
     try:
         if not args.var_dir:
             started = time.perf_counter()
-            server.prepare(args.documents, args.first_reviews)
+            server.prepare(args.documents, args.open, args.first_reviews)
             print(f"built documents={args.documents} database={args.database} var_dir={var_dir} "
                   f"seconds={time.perf_counter() - started:.1f}", flush=True)
         server.start()
         print(f"serving port={server.port} workers={args.workers} threads={server.threads}", flush=True)
-        run_users("127.0.0.1", server.port, args.users, args.seconds, args.think,
+        run_users("127.0.0.1", server.port, args.users, args.seconds, args.think, args.pool,
                   server_pids=lambda: [server.process.pid, *server.worker_pids()])
     finally:
         server.stop()
