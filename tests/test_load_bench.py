@@ -28,3 +28,12 @@ def test_three_users_for_a_few_seconds_print_the_figures_without_an_error():
     assert int(summary["requests"]) > 0 and float(summary["rps"]) > 0, result.stdout
     # Each page kind gets its own line too, so that a slow page shows.
     assert re.search(r"^kind=待办 requests=\d+ errors=0 ", result.stdout, re.M), result.stdout
+
+
+def test_the_run_profile_keeps_database_connections_unless_the_environment_says_otherwise(tmp_path):
+    from config import serve
+
+    machine = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_"))}
+    assert serve.local_environment({**machine, "VAR_DIR": str(tmp_path)})["DATABASE_CONN_MAX_AGE"] == "60"
+    given = {**machine, "VAR_DIR": str(tmp_path), "DATABASE_CONN_MAX_AGE": "0"}
+    assert serve.local_environment(given)["DATABASE_CONN_MAX_AGE"] == "0"
