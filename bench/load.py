@@ -22,7 +22,9 @@ page picture, a draft preview (PDF), the 发文稿纸, the archive list and an a
 who may); now and then a 科室负责人 approves a 初审 from its 待办 (task page, the form, the
 document page it leads to) and the office claims a task from 可领取 and releases it.
 
-Prints one line per kind of request and, last:
+Prints one line per kind of request, the CPU time the server's processes spent a request
+(from /proc, while measuring: the figure that depends least on what else the machine runs)
+and, last:
 
     rps=… p50_ms=… p95_ms=… errors=… requests=… decisions=… users=… seconds=…
 
