@@ -62,6 +62,10 @@ def local_environment(environ, host="127.0.0.1", port="8000"):
         "SECURE_HSTS_PRELOAD": "false",
         "GONGWEN_SITE_URL": f"http://{site_host}:{port}",
         "WEB_CONCURRENCY": "2",  # gunicorn's worker processes
+        # Each worker thread keeps its database connection for a minute instead of opening
+        # one per request: SQLite then keeps its parsed schema and page cache, PostgreSQL its
+        # session (bench/load.py: about 15% less CPU a request, docs/benchmarks.md).
+        "DATABASE_CONN_MAX_AGE": "60",
     }
     env = {**defaults, **{name: value for name, value in environ.items() if value}, "DEBUG": "false"}
     for name, file_name in KEY_FILES.items():
