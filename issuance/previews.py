@@ -41,14 +41,21 @@ _pdfium_lock = threading.Lock()  # PDFium is not thread-safe
 
 
 def page_count(pdf):
+    """How many pages `pdf` has: known if this process rendered it lately or counted it
+    before (the document page asks on every view), else counted by PDFium."""
+    known = layout.known_pages(pdf)
+    if known is not None:
+        return known
     import pypdfium2 as pdfium
 
     with _pdfium_lock:
         document = pdfium.PdfDocument(pdf)
         try:
-            return len(document)
+            count = len(document)
         finally:
             document.close()
+    layout.remember_pages(pdf, count)
+    return count
 
 
 def page_png(pdf, number, width):

@@ -28,6 +28,7 @@ import functools
 import hashlib
 import io
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +143,11 @@ class _Pool:
     (Django's runserver) would otherwise make, and keep, a set per request.
     """
 
-    SLOTS = 2  # the machine's cores; a third concurrent render waits for a set
+    # One render at a time per process by default: rendering holds the GIL most of the time,
+    # so a second at once gains little and costs a second set of fonts and layout (a web
+    # worker of four threads reached 491 MB with renders side by side, 358 MB one at a time;
+    # docs/benchmarks.md). More processes render in parallel (gunicorn's workers, Celery's).
+    SLOTS = max(1, int(os.environ.get("GONGWEN_RENDER_SLOTS", "1")))
 
     def __init__(self):
         self._idle = []
@@ -287,10 +292,11 @@ def render_pdf(doc, *, draft=False):
     return render(doc, draft=draft).pdf
 
 
-# Page counts of the PDFs this process made lately, by digest: services and the command
-# ask right after rendering, and parsing the PDF again (pypdf) would cost more than that.
+# Page counts of the PDFs this process made or counted lately, by digest: services, the command
+# and the document page
+# ask right after rendering or on every view, and parsing the PDF again would cost more than that.
 _PAGE_COUNTS = collections.OrderedDict()
-_PAGE_COUNTS_KEPT = 16
+_PAGE_COUNTS_KEPT = 256  # digests and counts: a few KB
 _PAGE_COUNTS_LOCK = threading.Lock()
 
 
@@ -307,8 +313,18 @@ def remember_pages(pdf_bytes, count):
             _PAGE_COUNTS.popitem(last=False)
 
 
+def known_pages(pdf_bytes):
+    """The page count of `pdf_bytes` if this process knows it (see `remember_pages`), else None."""
+    with _PAGE_COUNTS_LOCK:
+        digest = _digest(pdf_bytes)
+        known = _PAGE_COUNTS.get(digest)
+        if known is not None:
+            _PAGE_COUNTS.move_to_end(digest)
+        return known
+
+
 def count_pages(pdf_bytes):
-    known = _PAGE_COUNTS.get(_digest(pdf_bytes))
+    known = known_pages(pdf_bytes)
     if known is not None:
         return known
     from pypdf import PdfReader

@@ -2,7 +2,7 @@
 
 from django import template
 
-from .. import signing, storage
+from .. import storage
 from ..exceptions import IssuanceError
 
 register = template.Library()
@@ -14,6 +14,8 @@ def issued_signature(document):
     file that cannot be read or checked is a verdict too, never an error page."""
     if not document.issued_pdf:
         return None
+    from .. import signing  # pyhanko, half a second to import: only where a signature is shown
+
     try:
         return signing.verify(storage.read(document.issued_pdf.name, what="正式文件"))
     except FileNotFoundError:

@@ -11,6 +11,9 @@ from issuance.render.layout import count_pages, render_pdf
 
 class Command(BaseCommand):
     help = "按 GB/T 9704 将公文交换格式（JSON）排版为 PDF。"
+    # A file in, a file out: none of the project's system checks bears on it, and they cost a
+    # cold process 0.6 s of CPU (docs/benchmarks.md).
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("input", help="公文 JSON 文件（UTF-8）")
