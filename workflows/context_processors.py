@@ -12,10 +12,11 @@ def navigation(request):
         return {}
     m = memberships(user)
     roles = sorted({Role(h.role).label for h in m.held}, key=[r.label for r in Role].index)
+    inbox, queue = queries.counts(user)
     return {
         "nav_unread_count": Notice.objects.filter(user=user, read_at__isnull=True).count(),
-        "nav_inbox_count": queries.inbox(user).count(),
-        "nav_queue_count": queries.claimable(user).count(),
+        "nav_inbox_count": inbox,
+        "nav_queue_count": queue,
         "nav_user_name": display_name(user),
         "nav_roles": "、".join(roles),
         "nav_can_draft": may_draft(user),

@@ -49,21 +49,40 @@ def holds(task, user):
     return task.owner_id is not None and (task.owner_id == user.pk or task.owner_id in memberships(user).principals)
 
 
-def inbox(user):
-    """The tasks `user` holds, and those of the people they stand in for today (代理)."""
+def _human_tasks():
+    """The 发文 flow's human tasks with nothing joined for display: what the menu counts."""
+    return StepTask.objects.filter(process__flow_class=_document_flow(), flow_task_type="HUMAN", state__isnull=False)
+
+
+def _inbox(tasks, user):
     principals = memberships(user).principals
-    tasks = human_tasks().filter(owner_id__in=[user.pk, *principals], status__in=(STATUS.ASSIGNED, STATUS.STARTED))
+    tasks = tasks.filter(owner_id__in=[user.pk, *principals], status__in=(STATUS.ASSIGNED, STATUS.STARTED))
     if principals:  # a deputy never reviews their own draft
         tasks = tasks.exclude(owner_id__in=principals, state__is_review=True, state__document__drafter=user)
-    return _overdue_first(tasks)
+    return tasks
+
+
+def _claimable(tasks, user):
+    # Driven from the few open states the person may take (their indexes: status and the
+    # candidate rule), not from every queued task of the province tested one by one.
+    return tasks.filter(among("state_id", actionable_states(user).values("pk")), status=STATUS.NEW,
+                        owner__isnull=True)
+
+
+def inbox(user):
+    """The tasks `user` holds, and those of the people they stand in for today (代理)."""
+    return _overdue_first(_inbox(human_tasks(), user))
 
 
 def claimable(user):
     """The queues' tasks this person may take now."""
-    # Driven from the few open states the person may take (their indexes: status and the
-    # candidate rule), not from every queued task of the province tested one by one.
-    may = among("state_id", actionable_states(user).values("pk"))
-    return _overdue_first(human_tasks().filter(may, status=STATUS.NEW, owner__isnull=True))
+    return _overdue_first(_claimable(human_tasks(), user))
+
+
+def counts(user):
+    """How many tasks wait in 待办 and in 可领取, for the menu: the lists' conditions alone,
+    without their joins for display and their order (a third of a page's time otherwise)."""
+    return _inbox(_human_tasks(), user).count(), _claimable(_human_tasks(), user).count()
 
 
 def done(user):
