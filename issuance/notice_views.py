@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from . import params, services, submissions
-from .paging import page_of
 from .exceptions import IssuanceError
 from .forms import DelegationForm
 from .models import Delegation, Notice
+from .paging import page_of
 from .roles import OFFICE_ROLES, memberships
 
 PAGE_SIZE = 30

@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from . import archiving, chains, diffing, exchange, listing, params, previews, recognise, services, storage, submissions
-from .paging import page_of
 from .exceptions import IssuanceError
 from .forms import DraftForm, GrantForm, ImportForm, RoutingForm
 from .models import Department, display_name
+from .paging import page_of
 from .roles import drafting_departments, may_draft, visible_documents
 
 logger = logging.getLogger(__name__)

@@ -18,11 +18,14 @@ def _document_flow():
     return DocumentFlow
 
 
+def _human_tasks():
+    """The 发文 flow's human tasks with nothing joined for display: what the menu counts."""
+    return StepTask.objects.filter(process__flow_class=_document_flow(), flow_task_type="HUMAN", state__isnull=False)
+
+
 def human_tasks():
     """Every human task of the 发文 flow, with what its lists show."""
-    return StepTask.objects.filter(
-        process__flow_class=_document_flow(), flow_task_type="HUMAN", state__isnull=False,
-    ).select_related(
+    return _human_tasks().select_related(
         "owner", "state", "state__document", "state__document__drafter", "state__document__department",
         "state__document__organ", "state__assignee", "state__candidate_organ", "state__candidate_department",
         "state__party_department", "state__party_organ",
@@ -47,11 +50,6 @@ def _overdue_first(tasks):
 def holds(task, user):
     """Whether `user` holds `task`: its owner, or standing in for its owner today (代理)."""
     return task.owner_id is not None and (task.owner_id == user.pk or task.owner_id in memberships(user).principals)
-
-
-def _human_tasks():
-    """The 发文 flow's human tasks with nothing joined for display: what the menu counts."""
-    return StepTask.objects.filter(process__flow_class=_document_flow(), flow_task_type="HUMAN", state__isnull=False)
 
 
 def _inbox(tasks, user):
