@@ -27,11 +27,13 @@ import time
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.core.management.color import no_style
 from django.db import connection
+from viewflow.workflow.models import Process, Task
 
 from issuance.models import (
     Appointment, ArchiveFile, ArchiveRecord, Department, Distribution, Document, DocumentUserObjectPermission, Event,
-    FormatCheck, IssuedNumber, NumberSequence, Opinion, Organ, PrintAttempt, PrintJob, Revision, Role, Round,
+    FormatCheck, IssuedNumber, Opinion, Organ, PrintAttempt, PrintJob, Revision, Role, Round,
     StepState,
 )
 from workflows.models import DocumentProcess, StepTask
@@ -42,12 +44,6 @@ STAFF = 90  # people of an organ besides the demo cast: drafters of its 科室
 TEMPLATE_ORGAN = "泉科"
 TEMPLATE_NAME = "泉州市科学技术局"
 _TEMPLATES = itertools.count(1)  # the temporary tables' names
-
-
-def _models():
-    from viewflow.workflow.models import Process, Task
-
-    return Process, Task
 
 
 def _q(name):
@@ -184,7 +180,6 @@ def copy_organisation(organs):
 
 def copy_documents(organ, mapped, copies, organs, chunk=50, progress=print):
     """`copies` copies of every document of 泉科 and of everything that belongs to it."""
-    Process, Task = _models()
     copier = _Copier()
     copier.mapped = mapped
     documents = copier.template(Document, f"t.organ_id = {organ.pk}")
@@ -205,7 +200,7 @@ def copy_documents(organ, mapped, copies, organs, chunk=50, progress=print):
         (ArchiveFile, copier.template(ArchiveFile, f"t.record_id IN (SELECT id FROM {records})")),
         (Distribution, copier.template(Distribution, in_docs)), (PrintJob, jobs),
         (PrintAttempt, copier.template(PrintAttempt, f"t.job_id IN (SELECT id FROM {jobs})")),
-        (Process, processes), (DocumentProcess, copier.template(Process, f"t.id IN (SELECT id FROM {processes})")),
+        (Process, processes), (DocumentProcess, processes),
         (Task, tasks), (Task.previous.through, copier.template(Task.previous.through, f"t.to_task_id IN (SELECT id FROM {tasks})")),
         (StepTask, copier.template(Task, f"t.id IN (SELECT id FROM {tasks}) AND t.id IN (SELECT task_ptr_id FROM workflows_steptask)")),
         (DocumentUserObjectPermission, copier.template(DocumentUserObjectPermission, f"t.content_object_id IN (SELECT id FROM {documents})")),
@@ -216,7 +211,7 @@ def copy_documents(organ, mapped, copies, organs, chunk=50, progress=print):
     copier.strides[DocumentProcess] = copier.strides[Process]
     copier.strides[StepTask] = copier.strides[Task]
     serial_step = _scalar("SELECT COALESCE(MAX(serial), 0) FROM issuance_issuednumber WHERE organ_code = %s", [TEMPLATE_ORGAN]) or 1
-    item_step = _scalar(f"SELECT COALESCE(MAX(item_number), 0) FROM issuance_archiverecord WHERE fonds_code = %s",
+    item_step = _scalar("SELECT COALESCE(MAX(item_number), 0) FROM issuance_archiverecord WHERE fonds_code = %s",
                         [organ.fonds_code]) or 1
     o, years, batch = f"(k % {organs})", f"(3 * ((k / {organs}) % {YEAR_SLICES}))", f"(k / {organs * YEAR_SLICES})"
     code = _code(o)
@@ -290,9 +285,6 @@ def grow(documents, organs=ORGANS, progress=print):
     _execute("""INSERT INTO issuance_numbersequence (organ_code, year, last_serial)
                 SELECT organ_code, year, MAX(serial) FROM issuance_issuednumber GROUP BY organ_code, year
                 ON CONFLICT (organ_code, year) DO UPDATE SET last_serial = EXCLUDED.last_serial""")
-    from django.core.management.color import no_style
-
-    Process, Task = _models()
     models = [get_user_model(), Organ, Department, Appointment, Appointment.departments.through, *copier.strides]
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(no_style(), [m for m in models if not m._meta.parents]):
@@ -300,4 +292,3 @@ def grow(documents, organs=ORGANS, progress=print):
         # As autovacuum would in time: the statistics, and the visibility map that lets a
         # list be read off an index alone.
         cursor.execute("VACUUM ANALYZE")
-    assert NumberSequence.objects.exists()

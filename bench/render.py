@@ -31,7 +31,6 @@ Not a test: numbers depend on the machine; docs/benchmarks.md records them.
 """
 
 import argparse
-import json
 import os
 import resource
 import shutil

@@ -14,8 +14,6 @@ A person's appointments are read once per request (`memberships`) and turned int
 conditions, so these filters use the indexes on (organ, role) and (organ, stage).
 """
 
-import functools
-import operator
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -258,40 +256,34 @@ def sole(users):
 # --- Who may see a document ------------------------------------------------------------------
 
 
-def _reasons(user):
-    """Why `user` may see a document, in two kinds: conditions on the document's own columns
-    (its drafter; once submitted, its organ or 科室 for the viewers of those), and sets of rows
-    that name the document (step states the person took or may take now, grants), each with
-    the column that holds the document's id."""
+def _visibility(user):
+    """One condition per document row: its own columns (its drafter; once submitted, its organ
+    or 科室 for the viewers of those), or an EXISTS of one of the sets of rows that name it (on
+    their document index; for a list, each set is read once and hashed)."""
     m = memberships(user)
-    own = Q(drafter=user)
+    q = Q(drafter=user)
     organs = m.organs(*ORGAN_VIEWERS)
     if organs:
-        own |= Q(round__gt=0, organ_id__in=organs)
+        q |= Q(round__gt=0, organ_id__in=organs)
     departments = m.departments(*DEPARTMENT_VIEWERS)
     if departments:
-        own |= Q(round__gt=0, department_id__in=departments)
+        q |= Q(round__gt=0, department_id__in=departments)
     # Those who took a step keep seeing the document; those who may take one, or stand in
     # for someone who holds one (代理), see it while it is open. One set a reason, kept apart:
     # a clerk's 42,000 finished steps come off state_finished_by (finished_by, document)
     # alone in 11 ms; merged into one OR they are read from the table, 209 ms (1,000,000
     # documents, docs/benchmarks.md).
-    states, open_states = StepState.objects.all(), StepState.objects.filter(status=StepState.Status.OPEN)
+    states = StepState.objects.filter(document=OuterRef("pk"))
+    open_states = states.filter(status=StepState.Status.OPEN)
     sets = [states.filter(assignee=user), states.filter(finished_by=user), states.filter(acted_by=user),
             open_states.filter(m.candidate_filter()), open_states.filter(candidate_users=user)]
     if m.principals:
         sets.append(open_states.filter(Q(assignee_id__in=m.principals) | Q(claimed_by_id__in=m.principals)))
-    sets = [(rows, "document_id") for rows in sets]
-    sets.append((DocumentUserObjectPermission.objects.filter(user=user, permission__codename="view_document"),
-                 "content_object_id"))
-    return own, sets
-
-
-def _visibility(user):
-    """One condition per document row: each set is asked whether it names this document
-    (EXISTS, on its document index). Right for one document: a page, a check."""
-    own, sets = _reasons(user)
-    return functools.reduce(operator.or_, [Exists(rows.filter(**{column: OuterRef("pk")})) for rows, column in sets], own)
+    sets.append(DocumentUserObjectPermission.objects.filter(
+        content_object=OuterRef("pk"), user=user, permission__codename="view_document"))
+    for rows in sets:
+        q |= Exists(rows)
+    return q
 
 
 def visible_documents(user):

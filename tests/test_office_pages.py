@@ -2,7 +2,6 @@
 the words a stale tab or a taken task shows; the 发文稿纸 as the paper form; the text as page
 pictures."""
 
-import datetime
 import html
 
 import pytest
@@ -10,7 +9,7 @@ from django.utils import timezone
 
 from issuance import listing, services
 from issuance.exceptions import IssuanceError
-from issuance.models import Decision, Document, Stage
+from issuance.models import Decision, Document
 from workflows import actions
 
 from .builders import decide, open_state, short_content, task_of
