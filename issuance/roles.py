@@ -14,12 +14,14 @@ A person's appointments are read once per request (`memberships`) and turned int
 conditions, so these filters use the indexes on (organ, role) and (organ, stage).
 """
 
+import functools
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from .exceptions import IssuanceError
@@ -129,6 +131,24 @@ def forget_memberships(user):
         del user._gongwen_memberships
 
 
+def compiled(build, user, alias="default"):
+    """`build(user, alias)`'s SQL and parameters, compiled once for each standing of the person.
+
+    A filter built from `memberships` depends only on who the person is, what they hold and
+    whom they stand in for today, all read afresh for each request; compiling it (the ORM's
+    joins, aliases and subqueries: 2-4 ms for the visibility rule or the menu's counts) is
+    done again only when one of those changes. What the SQL finds is always read anew."""
+    m = memberships(user)
+    return _compiled(build, alias, user, user.is_active, tuple(m.held), tuple(m.principals))
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(build, alias, user, active, held, principals):
+    # `user` hashes and compares by its primary key; what the filter is built from is in the
+    # key beside it (`memberships(user)` returns this request's, which the key names).
+    return build(user, alias)
+
+
 def organs_of(user, *roles):
     """The organs where `user` holds any of `roles`, as a queryset."""
     return Organ.objects.filter(pk__in=memberships(user).organs(*roles))
@@ -208,11 +228,20 @@ def acting_for(user, state):
     return None
 
 
+def _actable_ids(user, alias):
+    states = (actionable_states(user) | deputised_states(user)).order_by().values("id")
+    return states.query.get_compiler(alias).as_sql()
+
+
 def may_act(user, state):
-    """Whether `user` may take `state` now, in their own right or as a deputy (one query)."""
+    """Whether `user` may take `state` now, in their own right or as a deputy (one query,
+    compiled once per standing: `compiled`)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    return (actionable_states(user) | deputised_states(user)).filter(pk=state.pk).exists()
+    sql, params = compiled(_actable_ids, user)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM ({sql}) actable WHERE actable.id = %s", [*params, state.pk])
+        return cursor.fetchone() is not None
 
 
 def eligible_users(document, *, organ=None, role="", department=None, users=(), assignee=None, position=None,
@@ -295,9 +324,24 @@ def visible_documents(user):
     return Document.objects.filter(_visibility(user))
 
 
+def _visible_ids(user, alias):
+    return visible_documents(user).order_by().values("id").query.get_compiler(alias).as_sql()
+
+
+def seen_by(user):
+    """`visible_documents` as a condition on one document (a page of it, or `can_view`): its
+    SQL compiled once per standing (`compiled`), tested on the document's primary key. A list
+    keeps `visible_documents`, whose plan walks the index of the list's order."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    sql, params = compiled(_visible_ids, user)
+    return Q(RawSQL(f'EXISTS (SELECT 1 FROM ({sql}) visible WHERE visible.id = "issuance_document"."id")', params,
+                    output_field=BooleanField()))
+
+
 def can_view(user, document):
     """One query: whether `document` is among the user's visible documents."""
-    return visible_documents(user).filter(pk=document.pk).exists()
+    return Document.objects.filter(seen_by(user), pk=document.pk).exists()
 
 
 def can_grant(user, document):

@@ -19,9 +19,9 @@ from django.views.decorators.http import require_POST
 from . import archiving, chains, diffing, exchange, listing, params, previews, recognise, services, storage, submissions
 from .exceptions import IssuanceError
 from .forms import DraftForm, GrantForm, ImportForm, RoutingForm
-from .models import Department, display_name
+from .models import Department, Document, display_name
 from .paging import page_of
-from .roles import drafting_departments, may_draft, visible_documents
+from .roles import drafting_departments, may_draft, seen_by, visible_documents
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ PAGE_SIZE = 50
 def visible_or_404(request, pk):
     """The document, if the user may see it; for anyone else it does not exist (404)."""
     return get_object_or_404(
-        visible_documents(request.user).select_related("organ", "department", "drafter", "current_revision"), pk=pk
+        Document.objects.filter(seen_by(request.user)).select_related("organ", "department", "drafter",
+                                                                      "current_revision"), pk=pk
     )
 
 

@@ -55,12 +55,11 @@ def document_edit(request, pk):
 def document_detail(request, pk):
     document = visible_or_404(request, pk)
     user = request.user
-    open_tasks = list(actions.open_tasks(document))
+    tasks = list(queries.human_tasks().filter(state__document=document).order_by("created", "pk"))
+    # The open ones as actions.open_tasks gives them, the newest first, without a query of their own.
+    open_tasks = [task for task in reversed(tasks) if task.status in queries.OPEN]
     my_task = actions.task_for(user, open_tasks)
-    history = [
-        {"task": task, "status": TASK_LABELS.get(task.status, task.status)}
-        for task in queries.human_tasks().filter(state__document=document).order_by("created", "pk")
-    ]
+    history = [{"task": task, "status": TASK_LABELS.get(task.status, task.status)} for task in tasks]
     progress = services.progress(document)
     opinions = list(document.opinions.select_related("user", "on_behalf_of", "revision", "state"))
     signing = next((o for o in reversed(opinions) if o.state_id and o.state.kind == "sign" and o.decision == "approve"

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from viewflow.workflow.status import STATUS
 
 from issuance import listing, params, services, submissions
-from issuance.paging import page_of
+from issuance.paging import joins_as_written, page_of
 from issuance.services import phrases
 from issuance.forms import ArchiveForm, DecisionForm, ReasonForm, RecipientFormSet, RegisterForm, SubmitForm
 from issuance.exceptions import IssuanceError
@@ -42,7 +42,10 @@ PAGE_SIZE = 50
 
 def _task_list(request, tab, title, tasks, sorts=listing.OPEN_TASK_SORTS):
     filters = listing.ListFilter(request.GET, sorts)
-    page = page_of(filters.apply(tasks, request.user, prefix="state__document__"), PAGE_SIZE, params.page(request.GET))
+    with joins_as_written():  # each list is read off an index of the task table (issuance.paging)
+        page = page_of(filters.apply(tasks, request.user, prefix="state__document__"), PAGE_SIZE,
+                       params.page(request.GET))
+        page.object_list = list(page.object_list)
     today = timezone.localdate()
     # 已办 shows where each document stands now.
     stands = listing.where_it_stands([task.state.document for task in page], today) if tab == "archive" else {}
