@@ -3,9 +3,10 @@
 Counting every row a list matches costs a walk over all of them: 56,000 tasks a 科室负责人
 has finished, 10,000 documents an office sees, every archive record a common phrase occurs
 in. Nobody pages through them all; they go a page or two on, or narrow the list (筛选, 检索).
-So the count is taken over at most the rows up to two pages past the one asked for
-(`SELECT COUNT(*) FROM (… LIMIT n + 1)`), and a list that goes on says "150+": the pager
-offers the next pages, and from one of them the count reaches further again.
+So the count is taken over at most the rows up to two pages past the one asked for (the
+primary keys of the first n + 1 rows, read in one walk of the list's index, which also
+gives the page's rows), and a list that goes on says "150+": the pager offers the next
+pages, and from one of them the count reaches further again.
 """
 
 from contextlib import contextmanager
@@ -24,10 +25,27 @@ class CappedPaginator(Paginator):
         self.cap = (max(int(page or 1), 1) + ahead) * per_page
 
     @cached_property
+    def _ids(self):
+        """The primary keys of the list's first cap + 1 rows, in its order: one walk of the
+        list's index gives both the count and the page."""
+        return list(self.object_list.values_list("pk", flat=True)[: self.cap + 1])
+
+    @cached_property
     def counted(self):
         """The rows of the list, counted up to cap + 1: more than cap means it goes on."""
-        head = self.object_list[: self.cap + 1]
-        return head.count() if isinstance(head, QuerySet) else len(head)
+        if isinstance(self.object_list, QuerySet):
+            return len(self._ids)
+        return len(self.object_list[: self.cap + 1])
+
+    def page(self, number):
+        """The page's rows read by their primary keys (found by the walk that counted them),
+        with what the list selects for display, in the list's order."""
+        if not isinstance(self.object_list, QuerySet):
+            return super().page(number)
+        number = self.validate_number(number)
+        ids = self._ids[(number - 1) * self.per_page: number * self.per_page]
+        rows = {row.pk: row for row in self.object_list.filter(pk__in=ids).order_by()} if ids else {}
+        return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
     @cached_property
     def count(self):
@@ -47,7 +65,7 @@ def page_of(object_list, per_page, number):
 @contextmanager
 def joins_as_written(using="default"):
     """On PostgreSQL, plan the joins of the queries run inside in the order Django writes them
-    (`SET LOCAL join_collapse_limit = 1`, for this transaction only).
+    (join_collapse_limit 1, for this block only).
 
     For a list read off the index of its first table, whose rows then pick up a dozen rows
     by primary key for display (a task list's step, document, drafter, 科室, organs), the
@@ -61,5 +79,10 @@ def joins_as_written(using="default"):
         return
     with transaction.atomic(using=using):
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL join_collapse_limit = 1")
+            cursor.execute("SELECT current_setting('join_collapse_limit'), set_config('join_collapse_limit', '1', true)")
+            previous = cursor.fetchone()[0]
         yield
+        # Inside a longer transaction the setting would outlive the block: put it back. (When
+        # the block fails, rolling it back puts it back.)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('join_collapse_limit', %s, true)", [previous])

@@ -324,19 +324,20 @@ def visible_documents(user):
     return Document.objects.filter(_visibility(user))
 
 
-def _visible_ids(user, alias):
-    return visible_documents(user).order_by().values("id").query.get_compiler(alias).as_sql()
+def _visibility_sql(user, alias):
+    query = visible_documents(user).query
+    return query.get_compiler(alias).compile(query.where)
 
 
 def seen_by(user):
-    """`visible_documents` as a condition on one document (a page of it, or `can_view`): its
-    SQL compiled once per standing (`compiled`), tested on the document's primary key. A list
-    keeps `visible_documents`, whose plan walks the index of the list's order."""
+    """`visible_documents`'s condition for a query of documents at its top level (the 公文
+    list, one document's page, `can_view`): the same SQL, compiled once per standing
+    (`compiled`), on the query's own "issuance_document" rows, so that its plans are those
+    of `visible_documents`. Not inside another query: use `visible_documents` there."""
     if user is None or not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
-    sql, params = compiled(_visible_ids, user)
-    return Q(RawSQL(f'EXISTS (SELECT 1 FROM ({sql}) visible WHERE visible.id = "issuance_document"."id")', params,
-                    output_field=BooleanField()))
+    condition, params = compiled(_visibility_sql, user)
+    return Q(RawSQL(f"({condition})", params, output_field=BooleanField()))
 
 
 def can_view(user, document):

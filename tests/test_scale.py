@@ -5,14 +5,16 @@ documents; docs/benchmarks.md records them."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
 from django.db import connection
 from django.test import Client
 
 from bench import world
 from issuance import archive_views
-from issuance.models import ArchiveRecord
+from issuance.models import ArchiveRecord, Document
 from issuance.roles import visible_documents
-from issuance.paging import CappedPaginator
+from issuance.paging import CappedPaginator, joins_as_written
+from issuance.roles import seen_by
 from workflows import queries
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +34,20 @@ def test_a_count_stops_two_pages_past_the_page_asked_for_and_says_so(cast):
     assert (whole.count, whole.capped, whole.num_pages) == (many, False, 1)
     listed = CappedPaginator(list(range(7)), 1, page=2)
     assert (listed.count, listed.capped) == (4, True)
+
+
+def test_a_page_holds_the_rows_of_the_walk_that_counted_them_in_the_lists_order(cast, django_assert_num_queries):
+    world.archived_documents(7)
+    documents = Document.objects.select_related("drafter").order_by("-created_at", "title", "-pk")
+    assert documents.count() > 6
+    for number in (1, 2, 3, 4):
+        capped, plain = CappedPaginator(documents, 2, page=number), Paginator(documents, 2)
+        with django_assert_num_queries(2):  # the walk's keys, then the page's rows
+            rows = list(capped.get_page(number))
+            names = [document.drafter.username for document in rows]  # selected with the rows
+        assert rows == list(plain.get_page(min(number, plain.num_pages))) and len(names) == len(rows)
+    beyond = CappedPaginator(documents, 2, page=99)
+    assert list(beyond.get_page(99)) == list(Paginator(documents, 2).get_page(99))
 
 
 def test_a_long_list_shows_that_it_goes_on(cast, client, monkeypatch):
@@ -101,6 +117,24 @@ def test_the_archive_list_and_the_done_list_read_their_order_off_an_index(cast):
     assert "task_owner_done" in _plan(queries.done(clerk)[:50])
     documents = visible_documents(clerk).order_by("-updated_at", "-pk")[:50]
     assert "document_updated" in _plan(documents)
+    listed = Document.objects.filter(seen_by(clerk)).order_by("-updated_at", "-pk").values_list("pk")[:151]
+    assert "document_updated" in _plan(listed)
+
+
+@POSTGRES
+def test_the_task_lists_are_planned_in_the_order_their_joins_are_written(cast):
+    from django.db import transaction
+
+    def setting():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW join_collapse_limit")
+            return cursor.fetchone()[0]
+
+    with transaction.atomic():
+        before = setting()
+        with joins_as_written():
+            assert setting() == "1"
+        assert setting() == before  # inside a longer transaction too (the block is a savepoint here)
 
 
 def test_the_number_register_and_the_lists_answer_with_a_capped_count(cast, django_assert_max_num_queries):

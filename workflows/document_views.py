@@ -55,13 +55,16 @@ def document_edit(request, pk):
 def document_detail(request, pk):
     document = visible_or_404(request, pk)
     user = request.user
-    tasks = list(queries.human_tasks().filter(state__document=document).order_by("created", "pk"))
+    tasks = queries.document_tasks(document)
     # The open ones as actions.open_tasks gives them, the newest first, without a query of their own.
     open_tasks = [task for task in reversed(tasks) if task.status in queries.OPEN]
     my_task = actions.task_for(user, open_tasks)
     history = [{"task": task, "status": TASK_LABELS.get(task.status, task.status)} for task in tasks]
     progress = services.progress(document)
-    opinions = list(document.opinions.select_related("user", "on_behalf_of", "revision", "state"))
+    # The page names each opinion's and each revision's number, never their content (the whole
+    # 正文, parsed from JSON for each row otherwise).
+    opinions = list(document.opinions.select_related("user", "on_behalf_of", "revision", "state").defer(
+        "revision__content"))
     signing = next((o for o in reversed(opinions) if o.state_id and o.state.kind == "sign" and o.decision == "approve"
                     and document.signed_revision_id), None)
     return render(request, "issuance/document_detail.html", {
@@ -74,7 +77,7 @@ def document_detail(request, pk):
         "my_task": my_task,
         "opinions": opinions,
         "signing": signing,
-        "revisions": document.revisions.select_related("author").order_by("-number"),
+        "revisions": document.revisions.select_related("author").defer("content").order_by("-number"),
         "events": document.events.select_related("actor").order_by("seq"),
         "history": history,
         "distributions": document.distributions.select_related("sent_by"),

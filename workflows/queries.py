@@ -42,6 +42,18 @@ def listed_tasks():
                                          "state__party_department", "state__party_organ")
 
 
+def document_tasks(document):
+    """Every human task of `document`, the oldest first, with what its page shows of them (the
+    step with its 会签 party and its holders, the owner); each task's step is given the
+    document itself instead of reading it again with every task."""
+    tasks = list(_human_tasks().filter(state__document=document).select_related(
+        "owner", "state", "state__assignee", "state__candidate_organ", "state__candidate_department",
+        "state__party_department", "state__party_organ").order_by("created", "pk"))
+    for task in tasks:
+        task.state.document = document
+    return tasks
+
+
 def document_of(task):
     return task.state.document
 
