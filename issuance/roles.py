@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -59,29 +59,30 @@ class Held:
 
 
 class Memberships:
-    """One person's appointments, read in one query."""
+    """One person's appointments and whom they stand in for today (代理), read in one query."""
 
     def __init__(self, user):
         self.user = user
-        rows = {}
-        if user is not None and user.is_authenticated and user.is_active:
-            for organ_id, role, department_id in Appointment.objects.filter(user=user).values_list(
-                "organ_id", "role", "departments__id"
-            ):
-                rows.setdefault((organ_id, role), set())
-                if department_id is not None:
-                    rows[(organ_id, role)].add(department_id)
+        rows, principals = {}, []
+        if user is not None and user.is_authenticated:
+            alias = router.db_for_read(Appointment)
+            sql, params = _standing_sql(alias, user.pk, timezone.localdate())
+            with connections[alias].cursor() as cursor:
+                cursor.execute(sql, params)
+                records = cursor.fetchall()
+            for kind, organ_id, role, department_id in records:
+                if kind == _DEPUTISING:
+                    principals.append(organ_id)  # the principal's id, in the first column
+                elif user.is_active:
+                    rows.setdefault((organ_id, role), set())
+                    if department_id is not None:
+                        rows[(organ_id, role)].add(department_id)
         self.held = [Held(organ, role, frozenset(departments)) for (organ, role), departments in rows.items()]
-        self._principals = None
+        self._principals = sorted(principals)
 
     @property
     def principals(self):
-        """Ids of the people this person stands in for today (代理), read once."""
-        if self._principals is None:
-            today = timezone.localdate()
-            self._principals = sorted(Delegation.objects.filter(
-                deputy=self.user, starts_on__lte=today, ends_on__gte=today, cancelled_at__isnull=True,
-            ).values_list("principal_id", flat=True)) if self.user is not None and self.user.is_authenticated else []
+        """Ids of the people this person stands in for today (代理)."""
         return self._principals
 
     def __bool__(self):
@@ -114,6 +115,25 @@ class Memberships:
                 )
             q |= rule
         return q
+
+
+_HOLDING, _DEPUTISING = 1, 2
+
+
+@functools.lru_cache(maxsize=4096)
+def _standing_sql(alias, user_pk, today):
+    """The SQL of a person's appointments (one row per 科室 of each) and of the 代理 they hold
+    today, as one query: it depends on nothing but the person and the day, so it is compiled
+    once for them each day (every page reads it)."""
+    held = Appointment.objects.filter(user_id=user_pk).order_by().values_list("organ_id", "role", "departments__id")
+    deputising = Delegation.objects.filter(
+        deputy_id=user_pk, starts_on__lte=today, ends_on__gte=today, cancelled_at__isnull=True,
+    ).order_by().values_list("principal_id")
+    held_sql, held_params = held.query.get_compiler(alias).as_sql()
+    deputising_sql, deputising_params = deputising.query.get_compiler(alias).as_sql()
+    sql = (f"SELECT {_HOLDING}, held.* FROM ({held_sql}) held UNION ALL "
+           f"SELECT {_DEPUTISING}, deputising.principal_id, NULL, NULL FROM ({deputising_sql}) deputising")
+    return sql, (*held_params, *deputising_params)
 
 
 def memberships(user):
