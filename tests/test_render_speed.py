@@ -125,20 +125,47 @@ PREFORMATTED = (
 
 
 def test_a_preformatted_line_is_laid_out_from_its_own_text(monkeypatch):
-    seen = []
+    seen, alone = [], []
 
     def spy(text, style, *args):
         seen.append(text)
         return original(text, style, *args)
 
-    original = patches._original_split_first_line
+    def spy_alone(text, *args):
+        alone.append(text)
+        return preformatted(text, *args)
+
+    original, preformatted = patches._original_split_first_line, patches._preformatted_line
     monkeypatch.setattr(patches, "_original_split_first_line", spy)
+    monkeypatch.setattr(patches, "_preformatted_line", spy_alone)
     first = pdf_of(PREFORMATTED)
-    # Each of the 12 lines is shaped alone, not with the lines after it.
-    assert len(seen) == 12 and all(text.count("\n") <= 1 for text in seen)
+    # Each of the 12 lines is shaped alone, not with the lines after it: the 11 followed by
+    # a line feed once from their own text, the last one by WeasyPrint.
+    assert len(alone) == 11 and not any("\n" in text for text in alone)
+    assert len(seen) == 1 and "\n" not in seen[0]
     for module in (line_break, layout_inline, layout_preferred):
         monkeypatch.setattr(module, "split_first_line", original)
     assert pdf_of(PREFORMATTED) == first
+
+
+def test_a_line_is_shaped_once_for_measuring_and_drawing(monkeypatch):
+    """A preformatted line's layout and a justified line's are drawn as they were measured
+    (patches._keep), and the PDF is the same as when drawing sets each up again."""
+    made = []
+    original_setup = line_break.Layout.setup
+
+    def counted(layout, style):
+        made.append(layout)
+        return original_setup(layout, style)
+
+    monkeypatch.setattr(line_break.Layout, "setup", counted)
+    first = pdf_of(PREFORMATTED)
+    kept = len(made)
+    monkeypatch.setattr(line_break.Layout, "reactivate", patches._original_reactivate)
+    made.clear()
+    assert pdf_of(PREFORMATTED) == first
+    # Drawing set up each of the 11 kept lines again.
+    assert len(made) == kept + 11
 
 
 PAGES = (

@@ -49,6 +49,7 @@ shift glyphs by fractions of a point instead of failing.
 import collections
 import hashlib
 import inspect
+import os
 import re
 import textwrap
 import threading
@@ -60,12 +61,15 @@ import weasyprint
 from weasyprint import svg as weasy_svg
 from weasyprint.draw import text as draw_text
 from weasyprint.formatting_structure import boxes
+from weasyprint import layout as layout_package
+from weasyprint.layout import block as layout_block
 from weasyprint.layout import inline as layout_inline
 from weasyprint.layout import page as layout_page
 from weasyprint.layout import preferred as layout_preferred
 from weasyprint.pdf import fonts as pdf_fonts
+from weasyprint.text import fonts as text_fonts
 from weasyprint.text import line_break
-from weasyprint.text.ffi import TO_UNITS, ffi, harfbuzz, pango
+from weasyprint.text.ffi import FROM_UNITS, TO_UNITS, ffi, harfbuzz, pango
 from weasyprint.text.line_break import line_size
 
 WEASYPRINT_VERSION = "70.0"
@@ -94,6 +98,7 @@ def install():
         return
     check_version()
     _install_exact_positions()
+    _install_linked_fonts()
     _install_speed()
     _install_compression()
     _state["installed"] = True
@@ -129,6 +134,60 @@ def _install_exact_positions():
     # draw_text() looks the function up in its module at each call, and svg/text.py imports
     # it from there at each call too.
     draw_text.draw_first_line = patched
+
+
+# Font files linked, not copied ------------------------------------------------------
+
+# WeasyPrint's FontConfiguration.add_font_face reads every @font-face file through the URL
+# fetcher and writes the bytes to a temporary folder, where fontconfig finds them: for the
+# four Fandol faces 25 MB read and written, 0.2 s of every process's first render. A
+# fetcher whose response names the local file it serves (`font_file`, a path) has the
+# file linked there instead; fontconfig reads the same bytes. A WOFF font, which
+# WeasyPrint decodes first, is read as before.
+READ_FONT = "                    font = response.read()\n"
+LINKED_FONT = "                    font = _font_content(response)\n"
+WRITTEN_FONT = "            font_path.write_bytes(font)\n"
+STORED_FONT = "            _store_font(font_path, font)\n"
+
+
+class _FontFile(bytes):
+    """The first bytes of a local font file (what add_font_face looks at to recognise a
+    WOFF font), and the file's path."""
+
+    path = None
+
+
+def _font_content(response):
+    path = getattr(response, "font_file", None)
+    head = response.read(4)
+    if path is None or head[:3] == b"wOF":
+        return head + response.read()
+    content = _FontFile(head)
+    content.path = path
+    return content
+
+
+def _store_font(font_path, font):
+    if isinstance(font, _FontFile):
+        os.symlink(os.path.abspath(font.path), font_path)
+    else:
+        font_path.write_bytes(font)
+
+
+def _install_linked_fonts():
+    function = text_fonts.FontConfiguration.add_font_face
+    source = textwrap.dedent(inspect.getsource(function))
+    if source.count(READ_FONT.lstrip()) != 1 or source.count(WRITTEN_FONT.lstrip()) != 1:
+        raise PatchError(f"WeasyPrint {weasyprint.__version__} 的 add_font_face 与预期不同，无法链接字体文件")
+    # The method's body, dedented by one level (it was a method of the class).
+    source = source.replace(READ_FONT[4:], LINKED_FONT[4:]).replace(WRITTEN_FONT[4:], STORED_FONT[4:])
+    namespace = dict(vars(text_fonts))
+    namespace.update(_font_content=_font_content, _store_font=_store_font)
+    exec(compile(source, inspect.getsourcefile(function), "exec"), namespace)  # noqa: S102 - WeasyPrint's own source
+    patched = namespace["add_font_face"]
+    patched.__doc__ = (function.__doc__ or "") + " (local font files linked: issuance.render.patches)"
+    patched.__qualname__ = function.__qualname__
+    text_fonts.FontConfiguration.add_font_face = patched
 
 
 # Speed -----------------------------------------------------------------------------
@@ -345,6 +404,11 @@ _original_split_first_line = line_break.split_first_line
 _NOT_WRAPPED = ("pre", "nowrap")
 
 
+# Characters at which Pango ends a line or a paragraph by itself (UAX #14's mandatory
+# breaks and Pango's paragraph separators), besides the line feed.
+_HARD_BREAKS = frozenset("\r\x0b\x0c\x85\u2028\u2029")
+
+
 def _split_first_line(text, style, context, max_width, justification_spacing, is_line_start=True,
                       minimum=False):
     """split_first_line, given only the text up to the first line feed when lines do not
@@ -353,13 +417,77 @@ def _split_first_line(text, style, context, max_width, justification_spacing, is
     WeasyPrint lays out the whole rest of a block to find where its first line ends, so
     a block of n preformatted lines is shaped n(n+1)/2 lines' worth. Pango ends a line at
     the first paragraph separator and shapes each paragraph on its own: the first line,
-    its metrics and where the next line resumes are the same without the text after it."""
+    its metrics and where the next line resumes are the same without the text after it.
+
+    A preformatted line followed by a line feed is then shaped once, from its own text
+    (WeasyPrint shapes it with the line feed, then again without it, which is what it
+    keeps), and its Pango layout is kept for drawing (`_keep`)."""
     if style["white_space"] in _NOT_WRAPPED:
         end = text.find("\n")
         if end != -1:
+            if style["white_space"] == "pre":
+                line = _preformatted_line(text[:end], style, max_width, justification_spacing)
+                if line is not None:
+                    return line
             text = text[:end + 1]
     return _original_split_first_line(
         text, style, context, max_width, justification_spacing, is_line_start, minimum)
+
+
+def _preformatted_line(line_text, style, max_width, justification_spacing):
+    """What split_first_line returns for the preformatted `line_text` + "\\n" (layout,
+    length, resume index, width, height, baseline), shaping `line_text` once; None when
+    the line holds another character at which Pango would break."""
+    if not _HARD_BREAKS.isdisjoint(line_text):
+        return None
+    layout = line_break.Layout(style, justification_spacing, max_width)
+    single = _single_paragraph(layout, line_text)
+    layout.set_text(line_text)
+    first_line, index = layout.get_first_line()
+    if index is not None:
+        return None
+    width, height = line_size(first_line, style)
+    baseline = pango.pango_layout_get_baseline(layout.layout) * FROM_UNITS
+    length = first_line.length
+    _keep(layout, single)
+    return layout, length, len(line_text.encode()) + 1, width, height, baseline
+
+
+def _single_paragraph(layout, text):
+    """Set `layout` in single-paragraph mode, as draw_first_line does before drawing, when
+    that changes nothing for `text` (no character at which a paragraph or line ends):
+    drawing then finds the layout as it was measured. Whether it was set."""
+    if "\n" in text or not _HARD_BREAKS.isdisjoint(text):
+        return False
+    pango.pango_layout_set_single_paragraph_mode(layout.layout, True)
+    return True
+
+
+# Kept layouts ------------------------------------------------------------------------
+
+_original_reactivate = line_break.Layout.reactivate
+
+
+def _keep(layout, single):
+    """Leave `layout` shaped for drawing instead of deactivating it.
+
+    WeasyPrint deactivates a text box's Pango layout once the line is measured and, to
+    draw it, makes a new one from the same style and text and shapes it again
+    (Layout.reactivate). A layout that draw_first_line would find unchanged (single-
+    paragraph mode already set, no width, no justification spacing for set_text's
+    `justify`) is kept instead and drawn as it is, once: a second drawing of the same
+    box (a copy) sets it up anew, as WeasyPrint does."""
+    if single and not layout.justification_spacing:
+        layout._kept = True
+    else:
+        layout.deactivate()
+
+
+def _reactivate(self, style):
+    """Layout.reactivate, a no-op for a layout kept shaped for this very style (`_keep`)."""
+    if self.__dict__.pop("_kept", False) and style is self.style:
+        return
+    _original_reactivate(self, style)
 
 
 _original_page_styles = layout_page.set_page_type_computed_styles
@@ -401,6 +529,61 @@ def _set_page_type_computed_styles(page_type, html, style_for):
         computed[page_type, pseudo_type] = computed[earlier, pseudo_type]
 
 
+_original_block_level_layout = layout_block.block_level_layout
+
+
+def _footnote_area_key(context, box, containing_block):
+    """What a footnote area's layout depends on, or None when it may depend on more: its
+    style and place on the page, the page, and the footnotes it holds (each laid out
+    from a copy of the same box, never changed in place)."""
+    if not box.children or context.excluded_shapes:
+        return None
+    notes = []
+    for child in box.children:
+        if child.element is None or child.style is None:
+            return None
+        notes.append((id(child.element), id(child.style), child.element_tag))
+    return (id(box.style), box.position_x, box.position_y, id(containing_block), tuple(notes))
+
+
+def _self_contained(box):
+    """No box of `box` was placed out of the flow (absolutely, fixed, floated, running):
+    those a layout hands to the caller's lists, which a remembered layout cannot."""
+    return not any(
+        child.is_absolutely_positioned() or child.is_floated() or child.is_running()
+        for child in box.descendants() if child is not box)
+
+
+def _measure_footnote_area(context, box, bottom_space, skip_stack, containing_block, *args, **kwargs):
+    """block_level_layout as LayoutContext._update_footnote_area calls it, to measure the
+    footnote area while the page's content is laid out: the laid-out area is remembered
+    for the page's final layout of the same area (`_place_footnote_area`)."""
+    result = _original_block_level_layout(
+        context, box, bottom_space, skip_stack, containing_block, *args, **kwargs)
+    key = _footnote_area_key(context, box, containing_block)
+    laid_out = result[0]
+    context._measured_footnote_area = (
+        (key, result) if key is not None and laid_out is not None and _self_contained(laid_out) else None)
+    return result
+
+
+def _place_footnote_area(context, box, *args, **kwargs):
+    """block_level_layout in make_page, the footnote area's final layout taken from its last
+    measurement when nothing it depends on changed since (WeasyPrint lays it out twice,
+    the 版记's cc list and flex row half a render's footnote work)."""
+    measured = context.__dict__.pop("_measured_footnote_area", None) if isinstance(box, boxes.FootnoteAreaBox) else None
+    if measured is not None:
+        containing_block = kwargs.get("containing_block", args[2] if len(args) > 2 else None)
+        key, result = measured
+        if (
+            kwargs.get("skip_stack", args[1] if len(args) > 1 else None) is None
+            and _footnote_area_key(context, box, containing_block) == key
+            and box.height in ("auto", result[0].height)
+        ):
+            return result
+    return _original_block_level_layout(context, box, *args, **kwargs)
+
+
 _SIZED_ARRAY = re.compile(r"^(\w+)\[\d+\]$")
 
 
@@ -427,9 +610,12 @@ def _install_speed():
     pdf_fonts.get_hb_object_data = _face_bytes
     pdf_fonts.Font.subset = _subset
     layout_page.set_page_type_computed_styles = _set_page_type_computed_styles
+    layout_package.block_level_layout = _measure_footnote_area
+    layout_page.block_level_layout = _place_footnote_area
     # layout.inline and layout.preferred import the function by name.
     for module in (line_break, layout_inline, layout_preferred):
         module.split_first_line = _split_first_line
+    line_break.Layout.reactivate = _reactivate
     weasy_svg.TAGS["path"] = _path
     if not isinstance(pdf_fonts.ffi, _ArrayFFI):
         pdf_fonts.ffi = _ArrayFFI(pdf_fonts.ffi)
@@ -532,13 +718,14 @@ def _relayout(box, style, compressed):
     """Set `box` again with `style` and the marks at `compressed` halved; its new width."""
     layout = line_break.Layout(style, box.justification_spacing)
     layout.compressed = compressed
+    single = _single_paragraph(layout, box.text)
     # A fresh layout holding only this box's text: the one from line breaking may hold the
     # rest of the paragraph and would wrap again when drawn.
     layout.set_text(box.text)
     first_line, _ = layout.get_first_line()
     width, _ = line_size(first_line, style)
-    # Drawing sets the Pango layout up again; until then it holds no memory.
-    layout.deactivate()
+    # Drawn as it is (`_keep`), or set up again by drawing.
+    _keep(layout, single)
     box.style = style
     box.pango_layout = layout
     return width
