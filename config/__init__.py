@@ -9,14 +9,26 @@ as before, and `celery -A config` finds it in config/celery.py.
 """
 
 import contextlib
+import gc
 import importlib
 import importlib.abc
 import importlib.machinery
+import os
 import sys
 
 __all__ = ("celery_app",)
 
 CELERY = "celery"
+
+# Commands that do one thing and let the process end: their process runs without the
+# cyclic garbage collector from here on, before Django imports the apps, as
+# render_gongwen's handle() runs it for a caller's own process. Django's start alone
+# sets off a dozen collections over a growing heap, 0.05 s of a cold render_gongwen
+# (docs/render-notes.md); what such a process leaves uncollected is freed when it exits.
+ONE_SHOT_COMMANDS = ("render_gongwen",)
+
+if os.path.basename(sys.argv[0]) == "manage.py" and sys.argv[1:2] and sys.argv[1] in ONE_SHOT_COMMANDS:
+    gc.disable()
 
 
 def __getattr__(name):

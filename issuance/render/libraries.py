@@ -118,9 +118,36 @@ _finder = _Finder()
 
 
 def install():
-    """Look WeasyPrint's libraries up from the linker's cache when it is first imported."""
+    """Look WeasyPrint's libraries up from the linker's cache when it is first imported,
+    and import fontTools' subsetter only if WeasyPrint uses it (`defer_subsetter`)."""
     if MODULE not in sys.modules and _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)
+    defer_subsetter()
+
+
+# fontTools' subsetter: weasyprint.pdf.fonts imports it as a module (`from fontTools import
+# subset`) and uses it only when HarfBuzz cannot subset a font, which Debian's
+# libharfbuzz-subset always can; importing it (and the table modules it pulls in) is 30–45
+# ms of every process that renders.
+SUBSETTER = "fontTools.subset"
+
+
+def defer_subsetter():
+    """Put a lazy fontTools.subset in sys.modules: the module runs when one of its names is
+    first looked up, not when it is imported."""
+    if SUBSETTER in sys.modules:
+        return
+    parent_name, _, child = SUBSETTER.rpartition(".")
+    parent = importlib.import_module(parent_name)
+    spec = importlib.util.find_spec(SUBSETTER)
+    if spec is None or spec.loader is None:
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[SUBSETTER] = module
+    spec.loader.exec_module(module)
+    # `from fontTools import subset` takes the package's attribute.
+    setattr(parent, child, module)
 
 
 def uninstall():
