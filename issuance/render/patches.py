@@ -117,10 +117,21 @@ TRUNCATED = "string += f'>{int(kerning)}<'"
 EXACT = "string += f'>{_exact_adjustment(kerning)}<'"
 
 
+# Adjustments written so far: a 公文's 4,000 glyphs take a few hundred distinct values (the
+# same letter-spacing for the same advance).
+_ADJUSTMENTS = {}
+_ADJUSTMENTS_KEPT = 65536
+
+
 def _exact_adjustment(value):
     """A TJ adjustment in thousandths of an em, to three decimals instead of truncated."""
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
+    text = _ADJUSTMENTS.get(value)
+    if text is None:
+        text = f"{value:.3f}".rstrip("0").rstrip(".")
+        text = "0" if text in ("", "-0") else text
+        if len(_ADJUSTMENTS) < _ADJUSTMENTS_KEPT:
+            _ADJUSTMENTS[value] = text
+    return text
 
 
 def _install_exact_positions():
@@ -316,6 +327,18 @@ def _stream_data(self):
         joined = compressobj.compress(joined) + compressobj.flush()
     extra["Length"] = len(joined)
     return b"\n".join((extra.data, b"stream", joined, b"endstream"))
+
+
+_original_array_data = pydyf.Array.data
+_ONLY_INTEGERS = frozenset((int,))
+
+
+def _array_data(self):
+    """pydyf.Array.data, an array of integers (the fonts' glyph widths, 6,000 numbers a
+    公文) written at once: each is `str(n)`, as pydyf writes it."""
+    if not self or not _ONLY_INTEGERS.issuperset(map(type, self)):
+        return _original_array_data.fget(self)
+    return b"[" + " ".join(map(str, self)).encode("ascii") + b"]"
 
 
 _original_get_data = pdf_fonts.get_hb_object_data
@@ -706,6 +729,7 @@ class _ArrayFFI:
 def _install_speed():
     pydyf.zlib = _Zlib
     pydyf.Stream.data = property(_stream_data)
+    pydyf.Array.data = property(_array_data)
     pdf_fonts.get_pango_font_hb_face = _pango_face
     pdf_fonts.get_hb_object_data = _face_bytes
     pdf_fonts.Font.subset = _subset
@@ -822,9 +846,20 @@ def ink_right(line):
 
 def _relayout(box, style, compressed):
     """Set `box` again with `style` and the marks at `compressed` halved; its new width."""
-    layout = line_break.Layout(style, box.justification_spacing)
+    layout = box.pango_layout
+    if (
+        layout.__dict__.get("_kept") and not layout.compressed and layout.text == box.text
+        and layout.justification_spacing == box.justification_spacing
+    ):
+        # The line's layout from line breaking, still shaped (`_keep`): set again with the
+        # new spacing rather than made anew (a Pango context, a layout, a font description).
+        del layout._kept
+        layout.style = style
+        single = True
+    else:
+        layout = line_break.Layout(style, box.justification_spacing)
+        single = _single_paragraph(layout, box.text)
     layout.compressed = compressed
-    single = _single_paragraph(layout, box.text)
     # A fresh layout holding only this box's text: the one from line breaking may hold the
     # rest of the paragraph and would wrap again when drawn.
     layout.set_text(box.text)
