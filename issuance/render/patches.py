@@ -47,6 +47,7 @@ shift glyphs by fractions of a point instead of failing.
 """
 
 import collections
+import functools
 import hashlib
 import importlib
 import inspect
@@ -59,6 +60,8 @@ from dataclasses import dataclass
 from math import inf
 
 import pydyf
+from cffi import model as cffi_model
+from pycparser import c_ast
 import weasyprint
 from weasyprint import svg as weasy_svg
 from weasyprint.draw import text as draw_text
@@ -102,6 +105,7 @@ def install():
     check_version()
     _install_exact_positions()
     _install_linked_fonts()
+    _install_c_types()
     _install_speed()
     _install_compression()
     _state["installed"] = True
@@ -188,8 +192,11 @@ def _store_font(font_path, font):
         font_path.write_bytes(font)
 
 
+_original_add_font_face = text_fonts.FontConfiguration.add_font_face
+
+
 def _install_linked_fonts():
-    function = text_fonts.FontConfiguration.add_font_face
+    function = _original_add_font_face
     source = textwrap.dedent(inspect.getsource(function))
     if source.count(READ_FONT.lstrip()) != 1 or source.count(WRITTEN_FONT.lstrip()) != 1:
         raise PatchError(f"WeasyPrint {weasyprint.__version__} 的 add_font_face 与预期不同，无法链接字体文件")
@@ -202,6 +209,53 @@ def _install_linked_fonts():
     patched.__doc__ = (function.__doc__ or "") + " (local font files linked: issuance.render.patches)"
     patched.__qualname__ = function.__qualname__
     text_fonts.FontConfiguration.add_font_face = patched
+
+
+# C types without the C parser --------------------------------------------------------
+
+# WeasyPrint names C types by string (`ffi.new("PangoRectangle *")`, "hb_codepoint_t[]"), and
+# cffi parses each new string with pycparser, inside a prelude that declares every typedef
+# of WeasyPrint's cdef again: 2–3 ms a type, a dozen types, 0.03 s of every process's first
+# render. A type that is a name (a typedef of the cdef, or words such as "unsigned int"),
+# then pointers, then at most one array dimension is given to cffi as the syntax tree
+# pycparser would have made of it; cffi turns that tree into its type as before.
+_SIMPLE_TYPE = re.compile(r"^\s*([A-Za-z_]\w*(?:\s+[A-Za-z_]\w*)*)\s*(\**)\s*(?:\[\s*(\d*)\s*\])?\s*$")
+_NOT_PLAIN_NAMES = frozenset(("struct", "union", "enum", "const", "volatile", "restrict", "__restrict", "__dotdotdot__"))
+
+
+def _type_tree(parser, cdecl):
+    """The pycparser tree of `cdecl` as a parameter of `void __dummy(…)`, or None when it is
+    not of the simple form (or names something the cdef does not declare)."""
+    match = _SIMPLE_TYPE.match(cdecl)
+    if match is None:
+        return None
+    words, stars, dimension = match.groups()
+    names = words.split()
+    if not _NOT_PLAIN_NAMES.isdisjoint(names):
+        return None
+    if len(names) == 1 and f"typedef {names[0]}" not in parser._declarations:
+        if names[0] not in cffi_model.PrimitiveType.ALL_PRIMITIVE_TYPES and names[0] != "void":
+            return None
+    node = c_ast.TypeDecl(None, [], None, c_ast.IdentifierType(names), attributes=[])
+    for _ in stars:
+        node = c_ast.PtrDecl([], node, attributes=[])
+    if dimension is not None:
+        node = c_ast.ArrayDecl(node, c_ast.Constant("int", dimension) if dimension else None, [], attributes=[])
+    return node
+
+
+def _parse_type_and_quals(parser, original, cdecl):
+    node = _type_tree(parser, cdecl)
+    if node is None:
+        return original(cdecl)
+    return parser._get_type_and_quals(node)
+
+
+def _install_c_types():
+    parser = ffi._parser
+    if getattr(parser.parse_type_and_quals, "func", None) is _parse_type_and_quals:
+        return
+    parser.parse_type_and_quals = functools.partial(_parse_type_and_quals, parser, parser.parse_type_and_quals)
 
 
 # Speed -----------------------------------------------------------------------------
