@@ -601,3 +601,24 @@ def test_fonttools_subsetter_is_imported_only_when_used():
         "from fontTools import subset; subset.Options\n"
         "print(type(sys.modules['fontTools.subset']) is types.ModuleType)\n"
     ) == ["False", "True"]
+
+
+def test_pseudo_elements_no_element_shows_get_no_computed_style(monkeypatch, seed_doc):
+    import weasyprint.css as weasy_css
+
+    made = []
+    original = patches._original_set_computed_styles
+
+    def counted(style_for, element, parent, root=None, pseudo_type=None, base_url=None, target_collector=None):
+        made.append(pseudo_type)
+        return original(style_for, element, parent, root, pseudo_type, base_url, target_collector)
+
+    monkeypatch.setattr(patches, "_original_set_computed_styles", counted)
+    first = _render(seed_doc)
+    assert not set(made) & patches._DEFERRED_PSEUDO_TYPES
+    # Made as WeasyPrint makes them (for every element, at once): the same PDF.
+    monkeypatch.setattr(weasy_css.StyleFor, "set_computed_styles", counted)
+    monkeypatch.setattr(weasy_css.StyleFor, "__call__", patches._original_style_for)
+    made.clear()
+    assert _render(seed_doc) == first
+    assert made.count("footnote-call") > 50

@@ -63,6 +63,7 @@ import pydyf
 from cffi import model as cffi_model
 from pycparser import c_ast
 import weasyprint
+from weasyprint import css as weasy_css
 from weasyprint import svg as weasy_svg
 from weasyprint.draw import text as draw_text
 from weasyprint.formatting_structure import boxes
@@ -760,6 +761,48 @@ _original_resolve_percentages = layout_percent.resolve_percentages
 _PERCENTAGE_USERS = ("absolute", "block", "column", "float", "grid", "inline", "page", "table")
 
 
+# Pseudo-elements that WeasyPrint's own stylesheet gives every element (`::marker`,
+# `::footnote-call` …) and that only a list item, a footnote or a note ever shows.
+_DEFERRED_PSEUDO_TYPES = frozenset(
+    ("marker", "footnote-call", "footnote-marker", "note-call", "note-marker", "note-callback"))
+_original_set_computed_styles = weasy_css.StyleFor.set_computed_styles
+_original_style_for = weasy_css.StyleFor.__call__
+
+
+def _set_computed_styles(self, element, parent, root=None, pseudo_type=None, base_url=None,
+                         target_collector=None):
+    """StyleFor.set_computed_styles, a pseudo-element of `_DEFERRED_PSEUDO_TYPES` noted
+    with its cascaded declarations and made when it is first asked for (`_style_for`).
+
+    The cascade gives each of a 公文's 90 elements six of them, 540 computed styles a
+    render for the one footnote's two. A computed style computes each property when it is
+    first read, so making it later gives the same values; one that declares an anchor
+    (collected when made) is made at once, as before."""
+    if pseudo_type in _DEFERRED_PSEUDO_TYPES:
+        cascaded = self.get_cascaded_styles().get((element, pseudo_type), {})
+        if "anchor" not in cascaded:
+            deferred = self.__dict__.setdefault("_deferred_pseudo", {})
+            deferred[element, pseudo_type] = (parent, root, base_url, target_collector, cascaded)
+            return
+    _original_set_computed_styles(self, element, parent, root, pseudo_type, base_url, target_collector)
+
+
+def _style_for(self, element, pseudo_type=None):
+    """StyleFor.__call__, making a deferred pseudo-element's computed style first."""
+    deferred = self.__dict__.get("_deferred_pseudo")
+    if deferred and pseudo_type in _DEFERRED_PSEUDO_TYPES:
+        noted = deferred.pop((element, pseudo_type), None)
+        if noted is not None:
+            parent, root, base_url, target_collector, cascaded = noted
+            computed_styles = self.get_computed_styles()
+            computed = computed_styles[element, pseudo_type] = weasy_css.ComputedStyle(
+                computed_styles[parent, None], cascaded, pseudo_type, computed_styles[root, None], base_url,
+                self.font_config, self.initial_page_sizes)
+            if target_collector and computed["anchor"]:
+                target_collector.collect_anchor(computed["anchor"])
+    return _original_style_for(self, element, pseudo_type)
+
+
 _SIZED_ARRAY = re.compile(r"^(\w+)\[\d+\]$")
 
 
@@ -789,6 +832,8 @@ def _install_speed():
     pdf_fonts.Font.subset = _subset
     layout_page.set_page_type_computed_styles = _set_page_type_computed_styles
     layout_package.block_level_layout = _measure_footnote_area
+    weasy_css.StyleFor.set_computed_styles = _set_computed_styles
+    weasy_css.StyleFor.__call__ = _style_for
     for name in _PERCENTAGE_USERS:
         module = importlib.import_module(f"weasyprint.layout.{name}")
         if getattr(module, "resolve_percentages", None) is _original_resolve_percentages:
