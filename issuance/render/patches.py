@@ -139,6 +139,14 @@ def _exact_adjustment(value):
     return text
 
 
+_GLYPH_LOOP = (
+    ("    glyph_id = glyph_info.glyph\n            width = glyph_info.geometry.width\n",
+     "    glyph_id = glyph_info.glyph\n            geometry = glyph_info.geometry\n            width = geometry.width\n"),
+    ("offset = glyph_info.geometry.x_offset / font_size", "offset = geometry.x_offset / font_size"),
+    ("rise = glyph_info.geometry.y_offset / 1000", "rise = geometry.y_offset / 1000"),
+)
+
+
 def _install_exact_positions():
     function = draw_text.draw_first_line
     source = textwrap.dedent(inspect.getsource(function))
@@ -146,7 +154,18 @@ def _install_exact_positions():
         raise PatchError(f"WeasyPrint {weasyprint.__version__} 的 draw_first_line 与预期不同，无法修正字形位置")
     namespace = dict(vars(draw_text))
     namespace["_exact_adjustment"] = _exact_adjustment
-    code = compile(source.replace(TRUNCATED, EXACT), inspect.getsourcefile(function), "exec")
+    source = source.replace(TRUNCATED, EXACT)
+    # The loop over a line's glyphs (4,000 a 公文), with the same values looked up once: a
+    # glyph's geometry is one struct, Pango's glyph constants are numbers.
+    for old, new in _GLYPH_LOOP:
+        if source.count(old) != 1:
+            raise PatchError(f"WeasyPrint {weasyprint.__version__} 的 draw_first_line 与预期不同，无法修正字形位置")
+        source = source.replace(old, new)
+    source = source.replace("pango.PANGO_GLYPH_EMPTY", "_GLYPH_EMPTY").replace(
+        "pango.PANGO_GLYPH_UNKNOWN_FLAG", "_GLYPH_UNKNOWN_FLAG")
+    namespace["_GLYPH_EMPTY"] = pango.PANGO_GLYPH_EMPTY
+    namespace["_GLYPH_UNKNOWN_FLAG"] = pango.PANGO_GLYPH_UNKNOWN_FLAG
+    code = compile(source, inspect.getsourcefile(function), "exec")
     exec(code, namespace)  # noqa: S102 - WeasyPrint's own source, one expression changed
     patched = namespace["draw_first_line"]
     patched.__doc__ = (function.__doc__ or "") + " (TJ adjustments exact: issuance.render.patches)"
