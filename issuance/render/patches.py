@@ -33,6 +33,15 @@ compression as a patch against WeasyPrint 70 itself.
   the same @page selectors match share their computed styles and their margin boxes'
   instead of computing sixteen margin boxes' styles per page. tests/test_render_speed.py
   renders with and without each and compares the bytes.
+* Work done once, not again (issue 11, third round; docs/render-notes.md). A
+  preformatted line is shaped once from its own text and its Pango layout kept for the
+  justification and for drawing. The footnote area's final layout on a page is the one
+  measured while the page filled, when nothing it depends on changed. The pseudo-elements
+  WeasyPrint's stylesheet gives every element (`::marker`, `::footnote-call` …) get a
+  computed style only when one is asked for. resolve_percentages, pydyf's streams and
+  integer arrays and draw_first_line's glyph loop do the same with fewer calls.
+  @font-face files are linked for fontconfig, not copied, and C types named by string
+  reach cffi without pycparser (a cold process's first render).
 * Inter-character justification (`justify`). CSS's `text-justify: inter-character` spreads
   a line's free space between its characters, which is how Chinese is justified;
   WeasyPrint 70 only stretches spaces. `justify(document)` runs after layout and before
@@ -60,14 +69,14 @@ from dataclasses import dataclass
 from math import inf
 
 import pydyf
+import weasyprint
 from cffi import model as cffi_model
 from pycparser import c_ast
-import weasyprint
 from weasyprint import css as weasy_css
+from weasyprint import layout as layout_package
 from weasyprint import svg as weasy_svg
 from weasyprint.draw import text as draw_text
 from weasyprint.formatting_structure import boxes
-from weasyprint import layout as layout_package
 from weasyprint.layout import block as layout_block
 from weasyprint.layout import inline as layout_inline
 from weasyprint.layout import page as layout_page
