@@ -831,6 +831,62 @@ def _style_for(self, element, pseudo_type=None):
     return _original_style_for(self, element, pseudo_type)
 
 
+# make_margin_boxes makes and resolves all sixteen margin boxes of every page, then drops
+# those of a side where none has content: for a 公文's one page number, 13 of 16 a page.
+# A side (or corner) is now looked at first and its boxes made only when one of them has
+# content; a side with content is made whole, as before (its empty boxes still size it).
+_MARGIN_SIDE = (
+    "        side_boxes = [\n"
+    "            make_box(f'@{prefix}-{suffix}', containing_block)\n"
+    "            for suffix in suffixes]\n"
+    "        if not any(box.is_generated for box in side_boxes):\n"
+    "            continue\n"
+)
+_MARGIN_SIDE_FIRST = (
+    "        if not any(_generates(context, page, f'@{prefix}-{suffix}') for suffix in suffixes):\n"
+    "            continue\n"
+    "        side_boxes = [\n"
+    "            make_box(f'@{prefix}-{suffix}', containing_block)\n"
+    "            for suffix in suffixes]\n"
+    "        if not any(box.is_generated for box in side_boxes):\n"
+    "            continue\n"
+)
+_MARGIN_CORNER = "        box = make_box(at_keyword, (cb_width, cb_height))\n"
+_MARGIN_CORNER_FIRST = (
+    "        if not _generates(context, page, at_keyword):\n"
+    "            continue\n"
+    "        box = make_box(at_keyword, (cb_width, cb_height))\n"
+)
+_NOT_GENERATED = ("normal", "inhibit", "none")
+
+
+def _generates(context, page, at_keyword):
+    """Whether make_box would make the margin box `at_keyword` of `page` with content (its
+    `is_generated`), from the same style."""
+    style = context.style_for(page.page_type, at_keyword)
+    if style is None:
+        style = page.style.anonymous_style
+    return style["content"] not in _NOT_GENERATED
+
+
+_original_make_margin_boxes = layout_page.make_margin_boxes
+
+
+def _margin_boxes_with_content_first():
+    function = _original_make_margin_boxes
+    source = textwrap.dedent(inspect.getsource(function))
+    if (source.count(_MARGIN_SIDE) != 1 or source.count(_MARGIN_CORNER) != 1
+            or "box.is_generated = style['content'] not in (\n            'normal', 'inhibit', 'none')" not in source):
+        raise PatchError(f"WeasyPrint {weasyprint.__version__} 的 make_margin_boxes 与预期不同")
+    source = source.replace(_MARGIN_SIDE, _MARGIN_SIDE_FIRST).replace(_MARGIN_CORNER, _MARGIN_CORNER_FIRST)
+    namespace = dict(vars(layout_page))
+    namespace["_generates"] = _generates
+    exec(compile(source, inspect.getsourcefile(function), "exec"), namespace)  # noqa: S102 - WeasyPrint's own source
+    patched = namespace["make_margin_boxes"]
+    patched.__doc__ = (function.__doc__ or "") + " (sides without content skipped first: issuance.render.patches)"
+    return patched
+
+
 _SIZED_ARRAY = re.compile(r"^(\w+)\[\d+\]$")
 
 
@@ -876,6 +932,9 @@ def _install_speed():
     weasy_svg.TAGS["path"] = _path
     if not isinstance(pdf_fonts.ffi, _ArrayFFI):
         pdf_fonts.ffi = _ArrayFFI(pdf_fonts.ffi)
+    # Last: it is compiled with layout.page's names as they are now (resolve_percentages).
+    # layout/__init__.py calls it by its own name for it.
+    layout_page.make_margin_boxes = layout_package.make_margin_boxes = _margin_boxes_with_content_first()
 
 
 # Punctuation compression and inter-character justification ----------------------------
