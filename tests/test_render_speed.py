@@ -125,20 +125,47 @@ PREFORMATTED = (
 
 
 def test_a_preformatted_line_is_laid_out_from_its_own_text(monkeypatch):
-    seen = []
+    seen, alone = [], []
 
     def spy(text, style, *args):
         seen.append(text)
         return original(text, style, *args)
 
-    original = patches._original_split_first_line
+    def spy_alone(text, *args):
+        alone.append(text)
+        return preformatted(text, *args)
+
+    original, preformatted = patches._original_split_first_line, patches._preformatted_line
     monkeypatch.setattr(patches, "_original_split_first_line", spy)
+    monkeypatch.setattr(patches, "_preformatted_line", spy_alone)
     first = pdf_of(PREFORMATTED)
-    # Each of the 12 lines is shaped alone, not with the lines after it.
-    assert len(seen) == 12 and all(text.count("\n") <= 1 for text in seen)
+    # Each of the 12 lines is shaped alone, not with the lines after it: the 11 followed by
+    # a line feed once from their own text, the last one by WeasyPrint.
+    assert len(alone) == 11 and not any("\n" in text for text in alone)
+    assert len(seen) == 1 and "\n" not in seen[0]
     for module in (line_break, layout_inline, layout_preferred):
         monkeypatch.setattr(module, "split_first_line", original)
     assert pdf_of(PREFORMATTED) == first
+
+
+def test_a_line_is_shaped_once_for_measuring_and_drawing(monkeypatch):
+    """A preformatted line's layout and a justified line's are drawn as they were measured
+    (patches._keep), and the PDF is the same as when drawing sets each up again."""
+    made = []
+    original_setup = line_break.Layout.setup
+
+    def counted(layout, style):
+        made.append(layout)
+        return original_setup(layout, style)
+
+    monkeypatch.setattr(line_break.Layout, "setup", counted)
+    first = pdf_of(PREFORMATTED)
+    kept = len(made)
+    monkeypatch.setattr(line_break.Layout, "reactivate", patches._original_reactivate)
+    made.clear()
+    assert pdf_of(PREFORMATTED) == first
+    # Drawing set up each of the 11 kept lines again.
+    assert len(made) == kept + 11
 
 
 PAGES = (
@@ -375,3 +402,248 @@ def test_harfbuzz_reads_the_character_maps_advances_and_glyph_ids_fonttools_read
     assert fonts.cmap(fonts.BABELSTONE) == frozenset(
         code for code in fonts.open_face(fonts.BABELSTONE).getBestCmap()
         if any(low <= code <= high for low, high in fonts.IDEOGRAPHS))
+
+
+# Issue 11, second round: work done once, not again -------------------------------------
+
+SEED = __import__("pathlib").Path(__file__).resolve().parent.parent / "fixtures" / "quanzhou-2024-123.json"
+
+
+@pytest.fixture(scope="module")
+def seed_doc():
+    from issuance.exchange import read_file
+
+    return read_file(SEED)
+
+
+def _render(doc, **options):
+    from issuance.render import layout
+
+    return layout.render_pdf(doc, **options)
+
+
+def test_font_face_files_are_linked_for_fontconfig_not_copied(monkeypatch):
+    from weasyprint import CSS
+    from weasyprint.text import fonts as text_fonts
+
+    from issuance.render import fonts, layout
+
+    config = FontConfiguration()
+    fetcher = layout.FontFetcher()
+    CSS(string=layout.render_template(layout.STYLESHEET, {}), url_fetcher=fetcher, font_config=config)
+    linked = sorted(config._folder.iterdir())
+    assert len(linked) == len(fonts.FACES)
+    assert all(path.is_symlink() for path in linked)
+    assert {path.resolve() for path in linked} == {fonts.font_path(name).resolve() for name in fonts.FACES}
+    html = '<p style="font-family: GwFang; font-size: 16px">国家科学技术，“标点”</p>'
+
+    def pdf_with(font_config):
+        stylesheet = CSS(string=layout.render_template(layout.STYLESHEET, {}), url_fetcher=fetcher,
+                         font_config=font_config)
+        return HTML(string=html, url_fetcher=fetcher).render(
+            font_config=font_config, stylesheets=[stylesheet]).write_pdf()
+
+    linked_pdf = pdf_with(FontConfiguration())
+    # WeasyPrint's own add_font_face, which copies the bytes: the same PDF.
+    monkeypatch.setattr(text_fonts.FontConfiguration, "add_font_face", patches._original_add_font_face)
+    copied = FontConfiguration()
+    assert pdf_with(copied) == linked_pdf
+    assert not any(path.is_symlink() for path in copied._folder.iterdir())
+
+
+def test_the_footnote_area_is_laid_out_once_per_page(monkeypatch, seed_doc):
+    from weasyprint.formatting_structure import boxes
+
+    laid_out = []
+    original = patches._original_block_level_layout
+
+    def counted(context, box, *args, **kwargs):
+        if isinstance(box, boxes.FootnoteAreaBox) and box.children:
+            laid_out.append(box)
+        return original(context, box, *args, **kwargs)
+
+    monkeypatch.setattr(patches, "_original_block_level_layout", counted)
+    first = _render(seed_doc)
+    # The 版记 is measured once on page 7 and placed from that measurement.
+    assert len(laid_out) == 1
+    # Without it (each call straight to WeasyPrint's block_level_layout): laid out twice.
+    monkeypatch.setattr(layout_page, "block_level_layout", counted)
+    laid_out.clear()
+    assert _render(seed_doc) == first and len(laid_out) == 2
+
+
+@pytest.mark.parametrize("draft", [False, True])
+def test_a_moved_banji_page_is_made_from_the_first_layout_as_its_own_layout_would_make_it(
+        monkeypatch, seed_doc, draft):
+    from issuance.render import layout
+
+    layouts = []
+    original_layout = layout._layout
+    monkeypatch.setattr(layout, "_layout", lambda res, context: layouts.append(context) or original_layout(res, context))
+    # The seed ends on page 7: the 版记 moves to page 8. This one ends on page 2, low: the
+    # 版记 moves to page 4, after a blank page.
+    short = dict(seed_doc, body=seed_doc["body"][:5] + [{"kind": "paragraph", "text": "测" * (28 * 8 - 2)}],
+                 signature_orgs=[], date=None)
+    made = [_render(doc, draft=draft) for doc in (seed_doc, short)]
+    assert len(layouts) == 2 and not any(context.get("banji_only") for context in layouts)
+    monkeypatch.setattr(layout, "_moved_banji_pages", lambda *args, **kwargs: None)
+    layouts.clear()
+    assert [_render(doc, draft=draft) for doc in (seed_doc, short)] == made
+    assert [bool(context.get("banji_only")) for context in layouts] == [False, True, False, True]
+
+
+def test_percentages_resolve_as_weasyprint_resolves_them(monkeypatch, seed_doc):
+    import copy
+
+    from weasyprint.layout import percent
+
+    compared = []
+
+    def both(box, containing_block):
+        mine, theirs = copy.copy(box), copy.copy(box)
+        patches._resolve_percentages(mine, containing_block)
+        patches._original_resolve_percentages(theirs, containing_block)
+        assert vars(mine) == vars(theirs)
+        compared.append(type(box))
+        return patches._resolve_percentages(box, containing_block)
+
+    monkeypatch.setattr(percent, "resolve_percentages", both)
+    for name in patches._PERCENTAGE_USERS:
+        module = __import__(f"weasyprint.layout.{name}", fromlist=["x"])
+        if getattr(module, "resolve_percentages", None) is patches._resolve_percentages:
+            monkeypatch.setattr(module, "resolve_percentages", both)
+    _render(seed_doc, draft=True)
+    assert len(compared) > 300 and len(set(compared)) > 5
+
+
+def test_streams_and_arrays_are_written_as_pydyf_writes_them():
+    import pydyf
+
+    for items in ([b"BT", b"/F1 16 Tf", b"ET"], [], [b"q", 1.5, 2, "x", b"Q"], [bytearray(b"x"), b"y"]):
+        stream = pydyf.Stream(list(items), compress=True)
+        assert stream.data == patches._original_stream_data.fget(stream)
+    for items in ([1, 2, 300], [], [1, 2.5, True], [1, pydyf.Array([2, 3])], [7]):
+        array = pydyf.Array(list(items))
+        assert array.data == patches._original_array_data.fget(array)
+
+
+def test_c_types_named_by_string_are_cffis_own():
+    from weasyprint.text.ffi import ffi
+
+    parser = ffi._parser
+    original = parser.parse_type_and_quals.args[1]
+    for cdecl in ("hb_codepoint_t[]", "PangoFcFontMap *", "FcChar8 **", "PangoRectangle *", "unsigned int *",
+                  "uintptr_t", "hb_tag_t[100]", "char[4]", "char[]", "PangoLogAttr[]", "void *", "int[3]",
+                  "PangoGlyphInfo *[2]", "const char *", "struct _PangoRectangle *"):
+        assert parser.parse_type_and_quals(cdecl) == original(cdecl), cdecl
+    assert patches._type_tree(parser, "const char *") is None
+    assert patches._type_tree(parser, "NoSuchType *") is None
+
+
+def _run(script):
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          cwd=str(SEED.parent.parent), env=env)
+    return done.stdout.split()
+
+
+def test_a_rendering_process_freezes_what_it_keeps_after_its_first_render():
+    assert _run(
+        "import gc, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
+        "import django; django.setup()\n"
+        "from issuance.exchange import read_file\n"
+        "from issuance.render import layout\n"
+        "doc = read_file('fixtures/quanzhou-2024-123.json')\n"
+        "layout.render_pdf(doc); first = gc.get_freeze_count()\n"
+        "layout.render_pdf(doc); print(first > 50000, gc.get_freeze_count() == first, gc.isenabled())\n"
+    ) == ["True", "True", "True"]
+
+
+def test_render_gongwen_gives_the_collector_back_to_its_caller(tmp_path):
+    import gc
+
+    from django.core.management import call_command
+
+    assert gc.isenabled()
+    call_command("render_gongwen", str(SEED), "-o", str(tmp_path / "seed.pdf"))
+    assert gc.isenabled()
+
+
+def test_celery_is_imported_with_celery_only_and_its_tasks_bind_to_the_projects_app():
+    assert _run(
+        "import os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
+        "import django; django.setup()\n"
+        "print('celery' in sys.modules)\n"
+        "from workflows.tasks import print_document\n"
+        "import config\n"
+        "print(print_document.app is config.celery_app, config.celery_app.main)\n"
+    ) == ["False", "True", "gongwen"]
+    # `celery -A config` (Celery first, then the project's package) finds the same app.
+    assert _run(
+        "from celery.app.utils import find_app\n"
+        "app = find_app('config'); import config\n"
+        "print(app is config.celery_app, app.main)\n"
+    ) == ["True", "gongwen"]
+
+
+def test_fonttools_subsetter_and_instancer_are_imported_only_when_used():
+    assert _run(
+        "import os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\n"
+        "import django, types; django.setup()\n"
+        "from issuance.exchange import read_file\n"
+        "from issuance.render import layout\n"
+        "layout.render_pdf(read_file('fixtures/quanzhou-2024-123.json'))\n"
+        "print(type(sys.modules['fontTools.subset']) is types.ModuleType, 'fontTools.varLib' in sys.modules)\n"
+        "from fontTools import subset; subset.Options\n"
+        "print(type(sys.modules['fontTools.subset']) is types.ModuleType)\n"
+        "from weasyprint.pdf import fonts\n"
+        "import fontTools.varLib.instancer as instancer\n"
+        "print(type(instancer) is types.ModuleType, fonts.instantiateVariableFont.__name__,\n"
+        "      instancer.instantiateVariableFont is not fonts.instantiateVariableFont)\n"
+    ) == ["False", "False", "True", "True", "instantiateVariableFont", "True"]
+
+
+def test_pseudo_elements_no_element_shows_get_no_computed_style(monkeypatch, seed_doc):
+    import weasyprint.css as weasy_css
+
+    made = []
+    original = patches._original_set_computed_styles
+
+    def counted(style_for, element, parent, root=None, pseudo_type=None, base_url=None, target_collector=None):
+        made.append(pseudo_type)
+        return original(style_for, element, parent, root, pseudo_type, base_url, target_collector)
+
+    monkeypatch.setattr(patches, "_original_set_computed_styles", counted)
+    first = _render(seed_doc)
+    assert not set(made) & patches._DEFERRED_PSEUDO_TYPES
+    # Made as WeasyPrint makes them (for every element, at once): the same PDF.
+    monkeypatch.setattr(weasy_css.StyleFor, "set_computed_styles", counted)
+    monkeypatch.setattr(weasy_css.StyleFor, "__call__", patches._original_style_for)
+    made.clear()
+    assert _render(seed_doc) == first
+    assert made.count("footnote-call") > 50
+
+
+def test_margin_boxes_are_made_only_for_a_side_with_content(monkeypatch):
+    import weasyprint.layout as layout_package
+    from weasyprint.formatting_structure import boxes
+
+    made = []
+    original = boxes.MarginBox.__init__
+
+    def counted(box, at_keyword, style):
+        made.append(at_keyword)
+        return original(box, at_keyword, style)
+
+    monkeypatch.setattr(boxes.MarginBox, "__init__", counted)
+    first = pdf_of(PAGES)
+    # Six pages: @top-center on five of them (not :first), a page number on each; each
+    # side with content is made whole (three boxes).
+    assert len(made) == 5 * 3 + 6 * 3
+    monkeypatch.setattr(layout_package, "make_margin_boxes", patches._original_make_margin_boxes)
+    made.clear()
+    assert pdf_of(PAGES) == first and len(made) == 6 * 16

@@ -24,6 +24,7 @@ import os
 import struct
 import subprocess
 import sys
+import types
 
 MODULE = "weasyprint.text.ffi"
 LDCONFIG = "/sbin/ldconfig"
@@ -101,6 +102,21 @@ class _Loader(importlib.abc.Loader):
             self._loader.exec_module(module)
 
 
+class _FontsLoader(importlib.abc.Loader):
+    """weasyprint.pdf.fonts's own loader, run with stand-ins for the names it takes from
+    modules it uses only for variable fonts (`_stand_ins`)."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        with _stand_ins():
+            self._loader.exec_module(module)
+
+
 class _Finder(importlib.abc.MetaPathFinder):
     """Finds weasyprint.text.ffi as the other finders do, with _Loader around its loader."""
 
@@ -114,13 +130,96 @@ class _Finder(importlib.abc.MetaPathFinder):
         return spec
 
 
+class _FontsFinder(importlib.abc.MetaPathFinder):
+    """Finds weasyprint.pdf.fonts as the other finders do, with _FontsLoader around its
+    loader."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != FONTS_MODULE:
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _FontsLoader(spec.loader)
+        return spec
+
+
 _finder = _Finder()
+_fonts_finder = _FontsFinder()
 
 
 def install():
-    """Look WeasyPrint's libraries up from the linker's cache when it is first imported."""
+    """Look WeasyPrint's libraries up from the linker's cache when it is first imported,
+    and import fontTools' subsetter and variable-font instancer only if WeasyPrint uses
+    them (`defer_subsetter`, `_stand_ins`)."""
     if MODULE not in sys.modules and _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)
+    if FONTS_MODULE not in sys.modules and _fonts_finder not in sys.meta_path:
+        sys.meta_path.insert(0, _fonts_finder)
+    defer_subsetter()
+
+
+# weasyprint.pdf.fonts takes `instantiateVariableFont` by name from fontTools.varLib.instancer,
+# for variable fonts, which no face of a 公文 is; importing it imports fontTools.varLib and
+# the OpenType table modules, 0.03–0.05 s of every process that renders. While that module
+# is imported, the name comes from a stand-in module whose function imports the real one
+# when first called; the stand-in leaves sys.modules right after, so that any other
+# import of fontTools.varLib.instancer gets the real module.
+FONTS_MODULE = "weasyprint.pdf.fonts"
+STAND_INS = {"fontTools.varLib.instancer": ("instantiateVariableFont",)}
+
+
+def _forward(module_name, name):
+    def forwarded(*args, **kwargs):
+        return getattr(importlib.import_module(module_name), name)(*args, **kwargs)
+
+    forwarded.__name__ = forwarded.__qualname__ = name
+    forwarded.__doc__ = f"{module_name}.{name}, imported when first called (issuance.render.libraries)."
+    return forwarded
+
+
+@contextlib.contextmanager
+def _stand_ins():
+    placed = {}
+    for module_name, names in STAND_INS.items():
+        if module_name in sys.modules:
+            continue
+        stand_in = types.ModuleType(module_name, "A stand-in while WeasyPrint is imported (issuance.render.libraries).")
+        for name in names:
+            setattr(stand_in, name, _forward(module_name, name))
+        placed[module_name] = sys.modules[module_name] = stand_in
+    try:
+        yield
+    finally:
+        for module_name, stand_in in placed.items():
+            if sys.modules.get(module_name) is stand_in:
+                del sys.modules[module_name]
+
+
+# fontTools' subsetter: weasyprint.pdf.fonts imports it as a module (`from fontTools import
+# subset`) and uses it only when HarfBuzz cannot subset a font, which Debian's
+# libharfbuzz-subset always can; importing it (and the table modules it pulls in) is 30–45
+# ms of every process that renders.
+SUBSETTER = "fontTools.subset"
+
+
+def defer_subsetter():
+    """Put a lazy fontTools.subset in sys.modules: the module runs when one of its names is
+    first looked up, not when it is imported."""
+    if SUBSETTER in sys.modules:
+        return
+    parent_name, _, child = SUBSETTER.rpartition(".")
+    parent = importlib.import_module(parent_name)
+    spec = importlib.util.find_spec(SUBSETTER)
+    if spec is None or spec.loader is None:
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[SUBSETTER] = module
+    spec.loader.exec_module(module)
+    # `from fontTools import subset` takes the package's attribute.
+    setattr(parent, child, module)
 
 
 def uninstall():

@@ -1,12 +1,9 @@
 """python manage.py render_gongwen IN.json -o OUT.pdf [--draft]: one 公文 from JSON to PDF."""
 
+import gc
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-
-from issuance.exchange import ExchangeError, read_file
-from issuance.render.fonts import FontMissingError
-from issuance.render.layout import count_pages, render_pdf
 
 
 class Command(BaseCommand):
@@ -20,7 +17,26 @@ class Command(BaseCommand):
         parser.add_argument("-o", "--output", required=True, help="输出的 PDF 文件")
         parser.add_argument("--draft", action="store_true", help="每页加“草稿”标记")
 
-    def handle(self, *args, input, output, draft, **options):
+    def handle(self, *args, **options):
+        # One document, then the process ends: the cyclic garbage collector would only walk
+        # the objects that importing WeasyPrint and laying the document out make (a tenth
+        # of the command's processor time, docs/render-notes.md); what a render leaves
+        # behind is bounded by the document's caps. The collector is on again afterwards
+        # for a caller that runs the command in its own process (call_command).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._render(**options)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _render(self, *, input, output, draft, **options):
+        # Imported here, with the collector off: WeasyPrint's import is most of the objects.
+        from issuance.exchange import ExchangeError, read_file
+        from issuance.render.fonts import FontMissingError
+        from issuance.render.layout import count_pages, render_pdf
+
         try:
             doc = read_file(input)
         except ExchangeError as exc:
