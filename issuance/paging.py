@@ -3,10 +3,10 @@
 Counting every row a list matches costs a walk over all of them: 56,000 tasks a 科室负责人
 has finished, 10,000 documents an office sees, every archive record a common phrase occurs
 in. Nobody pages through them all; they go a page or two on, or narrow the list (筛选, 检索).
-So the count is taken over at most the rows up to two pages past the one asked for (the
+So the count is taken over at most the rows up to the page after the one asked for (the
 primary keys of the first n + 1 rows, read in one walk of the list's index, which also
-gives the page's rows), and a list that goes on says "150+": the pager offers the next
-pages, and from one of them the count reaches further again.
+gives the page's rows), and a list that goes on says "100+": the pager offers the next
+page, and from it the count reaches further again.
 """
 
 from contextlib import contextmanager
@@ -16,7 +16,7 @@ from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-AHEAD = 2  # pages counted past the one asked for
+AHEAD = 1  # pages counted past the one asked for
 
 
 class CappedPaginator(Paginator):

@@ -46,8 +46,8 @@ def document_list(request):
     # Drafters start from their own drafts; leaders and the office from all they may see.
     filters = listing.ListFilter(request.GET, listing.DOCUMENT_SORTS,
                                  default_scope="mine" if may_draft(request.user) else "all")
-    documents = filters.apply(Document.objects.filter(seen_by(request.user)).select_related(
-        "department", "drafter", "organ"), request.user)
+    documents = filters.apply(Document.objects.filter(seen_by(request.user)).select_related("drafter"),
+                              request.user)
     page = page_of(documents, PAGE_SIZE, params.page(request.GET))
     stands = listing.where_it_stands(page)
     rows = [{"document": d, "open": stands.get(d.pk, [])} for d in page]

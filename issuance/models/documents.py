@@ -124,7 +124,11 @@ class Document(models.Model):
             models.Index(fields=["department", "stage"], name="document_department_stage"),
             models.Index(fields=["organ", "doc_type"], name="document_organ_doc_type"),
             # The 公文 list's orders (issuance.listing.DOCUMENT_SORTS): a page walks its index.
-            models.Index(fields=["-updated_at", "-id"], name="document_updated"),
+            # The default order's carries the columns the visibility rule tests, so that its
+            # walk reads the index alone, not each document's row (PostgreSQL; SQLite ignores
+            # `include`): half the time for a person who sees few documents of many.
+            models.Index(fields=["-updated_at", "-id"], name="document_updated",
+                         include=["drafter", "organ", "department", "round"]),
             models.Index(fields=["created_at", "id"], name="document_created"),
             models.Index(fields=["title", "id"], name="document_title"),
             models.Index(fields=["-doc_number", "-id"], name="document_number"),
