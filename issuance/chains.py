@@ -6,6 +6,8 @@ A document's path is its chain version's steps followed by the fixed issuing hal
 `Slot`s: the candidate rule of one unit of work (one per party of a 会签).
 """
 
+import collections
+import threading
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -64,12 +66,44 @@ ISSUING = (
 DEFAULT_TIME_LIMIT = {StepKind.REVIEW: 2, StepKind.SIGN: 2}
 
 
+# The steps of the chain versions this process read lately. A version never changes once made
+# (ChainVersion and ChainStep are append-only, a step's people are set as it is made), so its
+# steps are read once; the people a step names are read each time (their names may change).
+# Keyed by the version's creation time too: a test database's rolled-back version may come
+# back with the same id.
+_VERSION_STEPS = collections.OrderedDict()
+_VERSION_STEPS_KEPT = 512
+_VERSION_STEPS_LOCK = threading.Lock()
+
+
+def _steps_of(version):
+    key = (version.pk, version.created_at)
+    with _VERSION_STEPS_LOCK:
+        steps = _VERSION_STEPS.get(key)
+        if steps is not None:
+            _VERSION_STEPS.move_to_end(key)
+            return steps
+    steps = tuple(version.steps.order_by("position"))
+    with _VERSION_STEPS_LOCK:
+        _VERSION_STEPS[key] = steps
+        while len(_VERSION_STEPS) > _VERSION_STEPS_KEPT:
+            _VERSION_STEPS.popitem(last=False)
+    return steps
+
+
 def path(version):
     """Every step a document submitted under `version` goes through, in order."""
+    chain_steps = _steps_of(version)
+    named = collections.defaultdict(list)
+    if any(step.actor == Actor.USERS for step in chain_steps):
+        links = ChainStep.users.through.objects.filter(
+            chainstep_id__in=[step.pk for step in chain_steps if step.actor == Actor.USERS]).select_related("user")
+        for link in links.order_by("pk"):
+            named[link.chainstep_id].append(link.user)
     steps = [
         PathStep(step.position, step.name, step.kind, step.actor, step.role, step.parallel,
-                 tuple(step.users.all()), step, step.time_limit)
-        for step in version.steps.prefetch_related("users").order_by("position")
+                 tuple(named.get(step.pk, ())), step, step.time_limit)
+        for step in chain_steps
     ]
     first = len(steps) + 1
     return steps + [PathStep(first + i, name, kind, role=role, time_limit=limit)
