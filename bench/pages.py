@@ -11,7 +11,8 @@ and prints one line per page and user:
 
     page=待办 user=clerk documents=2000 status=200 queries=12 median_ms=… p95_ms=…
 
-The scratch database is dropped at the end. Not a test: the query counts are asserted by
+The pages are served as `scripts/run` serves them (config/serve.py: DEBUG off). The scratch
+database is dropped at the end. Not a test: the query counts are asserted by
 tests/test_pages.py; the timings depend on the machine (docs/benchmarks.md records them).
 """
 
@@ -123,10 +124,18 @@ def main():
     url, drop = _scratch(args.database, args.keep)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # The pages as scripts/run serves them: DEBUG off (no query log, no template debugging),
+    # its keys kept in VAR_DIR (config/serve.py); the test client's host allowed.
+    sys.path.insert(0, str(ROOT))
+    from config.serve import local_environment
+
+    served = local_environment({**os.environ, "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost"})
+    os.environ.update({name: served[name] for name in (
+        "DEBUG", "SECRET_KEY", "GONGWEN_HISTORY_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "SECURE_COOKIES",
+        "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD")})
     os.environ["GONGWEN_RENDER_BACKEND"] = "inline"
     os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")  # the notices stay quiet
     os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="gongwen-bench-media-")
-    sys.path.insert(0, str(ROOT))
     try:
         import django
 
@@ -150,6 +159,11 @@ def main():
             province.grow(args.documents, organs=args.organs, progress=lambda line: print(line, flush=True))
         else:
             world.build(args.documents, open_count=args.open)
+            if args.database == "postgres":
+                from django.db import connection
+
+                with connection.cursor() as cursor:  # the statistics autovacuum gathers after a load
+                    cursor.execute("ANALYZE")
         print(f"built documents={Document.objects.count()} open={args.open} organs={Organ.objects.count()} "
               f"users={get_user_model().objects.count()} open_steps={StepState.objects.filter(status='open').count()} "
               f"database={args.database} build_s={time.perf_counter() - started:.1f}", flush=True)
