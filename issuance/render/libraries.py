@@ -88,65 +88,39 @@ def libraries_from_cache():
         ctypes.util.find_library = original
 
 
-class _Loader(importlib.abc.Loader):
-    """The module's own loader, run with libraries_from_cache()."""
+class _Around(importlib.abc.Loader):
+    """A module's own loader, the module run inside the context `around()`."""
 
-    def __init__(self, loader):
+    def __init__(self, loader, around):
         self._loader = loader
+        self._around = around
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
-        with libraries_from_cache():
+        with self._around():
             self._loader.exec_module(module)
 
 
-class _FontsLoader(importlib.abc.Loader):
-    """weasyprint.pdf.fonts's own loader, run with stand-ins for the names it takes from
-    modules it uses only for variable fonts (`_stand_ins`)."""
+class _FinderAround(importlib.abc.MetaPathFinder):
+    """Finds `module` as the other finders do, once, with its loader run inside `around()`."""
 
-    def __init__(self, loader):
-        self._loader = loader
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        with _stand_ins():
-            self._loader.exec_module(module)
-
-
-class _Finder(importlib.abc.MetaPathFinder):
-    """Finds weasyprint.text.ffi as the other finders do, with _Loader around its loader."""
+    def __init__(self, module, around):
+        self.module = module
+        self.around = around
 
     def find_spec(self, fullname, path, target=None):
-        if fullname != MODULE:
-            return None
-        uninstall()
-        spec = importlib.util.find_spec(fullname)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _Loader(spec.loader)
-        return spec
-
-
-class _FontsFinder(importlib.abc.MetaPathFinder):
-    """Finds weasyprint.pdf.fonts as the other finders do, with _FontsLoader around its
-    loader."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != FONTS_MODULE:
+        if fullname != self.module:
             return None
         with contextlib.suppress(ValueError):
             sys.meta_path.remove(self)
         spec = importlib.util.find_spec(fullname)
         if spec is not None and spec.loader is not None:
-            spec.loader = _FontsLoader(spec.loader)
+            spec.loader = _Around(spec.loader, self.around)
         return spec
 
 
-_finder = _Finder()
-_fonts_finder = _FontsFinder()
 
 
 def install():
@@ -220,6 +194,10 @@ def defer_subsetter():
     spec.loader.exec_module(module)
     # `from fontTools import subset` takes the package's attribute.
     setattr(parent, child, module)
+
+
+_finder = _FinderAround(MODULE, libraries_from_cache)
+_fonts_finder = _FinderAround(FONTS_MODULE, _stand_ins)
 
 
 def uninstall():
