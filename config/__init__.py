@@ -24,7 +24,7 @@ CELERY = "celery"
 # cyclic garbage collector from here on, before Django imports the apps, as
 # render_gongwen's handle() runs it for a caller's own process. Django's start alone
 # sets off a dozen collections over a growing heap, 0.05 s of a cold render_gongwen
-# (docs/render-notes.md); what such a process leaves uncollected is freed when it exits.
+# (docs/benchmarks.md); what such a process leaves uncollected is freed when it exits.
 ONE_SHOT_COMMANDS = ("render_gongwen",)
 
 if os.path.basename(sys.argv[0]) == "manage.py" and sys.argv[1:2] and sys.argv[1] in ONE_SHOT_COMMANDS:

@@ -342,7 +342,7 @@ def _freeze_once():
     What a rendering process keeps (Django, WeasyPrint and their modules, the fonts, the
     stylesheets, the caches: 100,000 objects) would otherwise be walked again by every
     full collection, which a render's allocations set off: full collections took 7.7 ms a
-    warm render on average, 2.6 ms with the freeze (docs/render-notes.md). A full
+    warm render on average, 2.6 ms with the freeze (docs/benchmarks.md). A full
     collection first frees what is garbage by
     then, so that only live objects are frozen. Frozen objects are still freed when
     nothing refers to them; only a reference cycle among them would stay. Not done

@@ -33,7 +33,7 @@ compression as a patch against WeasyPrint 70 itself.
   the same @page selectors match share their computed styles and their margin boxes'
   instead of computing sixteen margin boxes' styles per page. tests/test_render_speed.py
   renders with and without each and compares the bytes.
-* Work done once, not again (issue 11, third round; docs/render-notes.md). A
+* Work done once, not again (issue 11, third round; docs/benchmarks.md). A
   preformatted line is shaped once from its own text and its Pango layout kept for the
   justification and for drawing. The footnote area's final layout on a page is the one
   measured while the page filled, when nothing it depends on changed. The pseudo-elements

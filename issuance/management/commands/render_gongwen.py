@@ -20,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         # One document, then the process ends: the cyclic garbage collector would only walk
         # the objects that importing WeasyPrint and laying the document out make (a tenth
-        # of the command's processor time, docs/render-notes.md); what a render leaves
+        # of the command's processor time, docs/benchmarks.md); what a render leaves
         # behind is bounded by the document's caps. The collector is on again afterwards
         # for a caller that runs the command in its own process (call_command).
         enabled = gc.isenabled()
