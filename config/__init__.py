@@ -11,10 +11,10 @@ as before, and `celery -A config` finds it in config/celery.py.
 import contextlib
 import gc
 import importlib
-import importlib.abc
-import importlib.machinery
 import os
 import sys
+
+from .imports import FirstImport
 
 __all__ = ("celery_app",)
 
@@ -39,47 +39,17 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class _Loader(importlib.abc.Loader):
-    """Celery's own loader, then config/celery.py made once Celery is imported."""
-
-    def __init__(self, loader):
-        self._loader = loader
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        importlib.import_module(f"{__name__}.celery")
-
-    def __getattr__(self, name):
-        # What else importlib or a tool asks a loader (get_resource_reader, is_package…).
-        return getattr(self._loader, name)
+@contextlib.contextmanager
+def _then_the_app():
+    """Celery imported, then config/celery.py's app made."""
+    yield
+    importlib.import_module(f"{__name__}.celery")
 
 
-class _Finder(importlib.abc.MetaPathFinder):
-    """Finds Celery's package as the path finder does, with _Loader around its loader."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != CELERY:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is not None and spec.loader is not None:
-            _uninstall()
-            spec.loader = _Loader(spec.loader)
-        return spec
-
-
-_finder = _Finder()
-
-
-def _uninstall():
-    with contextlib.suppress(ValueError):
-        sys.meta_path.remove(_finder)
-
+_finder = FirstImport(CELERY, _then_the_app)
 
 if CELERY in sys.modules:
     # Celery came first (`celery -A config worker`): make the app now.
     from . import celery as _celery  # noqa: F401
-elif _finder not in sys.meta_path:
-    sys.meta_path.insert(0, _finder)
+else:
+    _finder.install()

@@ -94,10 +94,10 @@ def _steps_of(version):
 def path(version):
     """Every step a document submitted under `version` goes through, in order."""
     chain_steps = _steps_of(version)
+    naming = [step.pk for step in chain_steps if step.actor == Actor.USERS]
     named = collections.defaultdict(list)
-    if any(step.actor == Actor.USERS for step in chain_steps):
-        links = ChainStep.users.through.objects.filter(
-            chainstep_id__in=[step.pk for step in chain_steps if step.actor == Actor.USERS]).select_related("user")
+    if naming:
+        links = ChainStep.users.through.objects.filter(chainstep_id__in=naming).select_related("user")
         for link in links.order_by("pk"):
             named[link.chainstep_id].append(link.user)
     steps = [

@@ -1,5 +1,6 @@
-"""The task lists of one user, each one query (plus its count): 待办 (held by them),
-可领取 (in a queue they may take from, under the 三审 rules), 已办 (done by them)."""
+"""The task lists of one user, each a page of issuance.paging (the keys of a capped walk, then
+the page's rows): 待办 (held by them), 可领取 (in a queue they may take from, under the 三审
+rules), 已办 (done by them); and the menu's counts of the first two."""
 
 from django.db import connections, router
 from django.db.models import Case, IntegerField, Value, When

@@ -18,13 +18,14 @@ Once the module is imported, `find_library` is ctypes's own again.
 
 import contextlib
 import ctypes.util
-import importlib.abc
 import importlib.util
 import os
 import struct
 import subprocess
 import sys
 import types
+
+from config.imports import FirstImport
 
 MODULE = "weasyprint.text.ffi"
 LDCONFIG = "/sbin/ldconfig"
@@ -88,49 +89,12 @@ def libraries_from_cache():
         ctypes.util.find_library = original
 
 
-class _Around(importlib.abc.Loader):
-    """A module's own loader, the module run inside the context `around()`."""
-
-    def __init__(self, loader, around):
-        self._loader = loader
-        self._around = around
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        with self._around():
-            self._loader.exec_module(module)
-
-
-class _FinderAround(importlib.abc.MetaPathFinder):
-    """Finds `module` as the other finders do, once, with its loader run inside `around()`."""
-
-    def __init__(self, module, around):
-        self.module = module
-        self.around = around
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != self.module:
-            return None
-        with contextlib.suppress(ValueError):
-            sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _Around(spec.loader, self.around)
-        return spec
-
-
-
-
 def install():
     """Look WeasyPrint's libraries up from the linker's cache when it is first imported,
     and import fontTools' subsetter and variable-font instancer only if WeasyPrint uses
     them (`defer_subsetter`, `_stand_ins`)."""
-    if MODULE not in sys.modules and _finder not in sys.meta_path:
-        sys.meta_path.insert(0, _finder)
-    if FONTS_MODULE not in sys.modules and _fonts_finder not in sys.meta_path:
-        sys.meta_path.insert(0, _fonts_finder)
+    _finder.install()
+    _fonts_finder.install()
     defer_subsetter()
 
 
@@ -196,10 +160,9 @@ def defer_subsetter():
     setattr(parent, child, module)
 
 
-_finder = _FinderAround(MODULE, libraries_from_cache)
-_fonts_finder = _FinderAround(FONTS_MODULE, _stand_ins)
+_finder = FirstImport(MODULE, libraries_from_cache)
+_fonts_finder = FirstImport(FONTS_MODULE, _stand_ins)
 
 
 def uninstall():
-    with contextlib.suppress(ValueError):
-        sys.meta_path.remove(_finder)
+    _finder.uninstall()
