@@ -292,13 +292,13 @@ def layout_document(res, doc, *, draft=False):
     # end of the text; otherwise it goes alone onto the next even page.
     if banji == text_end and banji % 2 == 1:
         return document
-    moved = _moved_banji_pages(document, banji, blank_before=(text_end + 1) % 2 == 0)
     pages = document.pages[:text_end + 1]
+    blank_before = len(pages) % 2 == 0
+    moved = _moved_banji_pages(document, banji, blank_before=blank_before)  # before the footnotes go
     for page in pages:
         _drop_footnotes(page)
     if moved is not None:
         return document.copy(pages + moved)
-    blank_before = len(pages) % 2 == 0
     extra = _layout(res, build_context(doc, draft=draft, banji_only=True, blank_before=blank_before))
     if len(extra.pages) != 1 + blank_before:
         # A 版记 taller than a page (a 抄送 of hundreds of organs) cannot sit at the foot of
