@@ -35,7 +35,6 @@ from pathlib import PurePosixPath
 
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import exchange, storage
@@ -218,7 +217,7 @@ def render_draft_sheet(record, document, content):
     from .render import layout
 
     context = {**draft_sheet(document, content), "record": record, "archived_at": _cn_datetime(record.archived_at)}
-    html = render_to_string(DRAFT_SHEET_TEMPLATE, context)
+    html = layout.render_template(DRAFT_SHEET_TEMPLATE, context)
     # The 公文 renderer's pooled fonts and stylesheets: a font configuration of its own per
     # sheet would never be freed (about 75 MB per archived document).
     with layout.resources() as res:

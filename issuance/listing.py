@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from . import exchange, params
 from .models import Stage, StepState
+from .prepared import Prepared
 from .services import holders_label
 
 FIRST_YEAR = 2000
@@ -103,15 +104,17 @@ class ListFilter(forms.Form):
         return queryset.order_by(*self.order_by)
 
 
+_OPEN_STATES = Prepared(lambda ids: StepState.objects.filter(document_id__in=ids, status=StepState.Status.OPEN).select_related(
+    "assignee", "candidate_organ", "candidate_department", "party_department", "party_organ").order_by("position", "pk"))
+
+
 def where_it_stands(documents, today=None):
     """For each document (by pk): its open steps, each with who holds it, since when, and
     whether it is overdue, in one query for the whole page."""
     today = today or timezone.localdate()
     by_document = defaultdict(list)
-    ids = [document.pk for document in documents]
-    states = StepState.objects.filter(document_id__in=ids, status=StepState.Status.OPEN).select_related(
-        "assignee", "candidate_organ", "candidate_department", "party_department", "party_organ").order_by("position", "pk")
-    for state in states:
+    # Each document once: the SQL's IN list has no repeats (a list of tasks names one document twice).
+    for state in _OPEN_STATES(list(dict.fromkeys(document.pk for document in documents))):
         by_document[state.document_id].append({
             "step": str(state), "holder": holders_label(state), "since": state.opened_at,
             "due_on": state.due_on, "overdue": state.is_overdue(today),

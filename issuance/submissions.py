@@ -1,8 +1,8 @@
 """One submission per form: a form posted twice (a double click, a reload that posts again,
 the back button, a retry after a network error) does its work once.
 
-Each form a page renders carries a one-time token (`{% form_token %}` beside
-`{% csrf_token %}`, issuance.templatetags.form_tokens): a random nonce signed with the
+Each form a page renders carries a one-time token (`{{ form_token() }}` beside
+`{{ csrf_input }}`, config.templating): a random nonce signed with the
 SECRET_KEY, so that only the app's own pages make valid ones. A view runs its change inside
 `once(request)`, which stores the nonce (FormToken, unique) in the same transaction as the
 change: the change and the use of the token commit together or not at all. A second post

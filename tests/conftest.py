@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from issuance import demo, submissions
+from issuance.prepared import Prepared
 
 from . import builders
 
@@ -14,6 +15,28 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CAST = ("drafter", "head", "reviewer", "deputy", "director", "clerk", "archivist", "outsider")
 GX_CAST = ("gx_drafter", "gx_head", "gx_industry", "gx_digital", "gx_reviewer", "gx_deputy", "gx_director",
            "gx_clerk", "gx_archivist")
+
+
+def _no_callable(value):
+    if callable(value) and not hasattr(value, "__html__"):
+        raise TypeError(f"a template printed {value!r}: a method wants ()")
+    return value
+
+
+@pytest.fixture(autouse=True, scope="session")
+def checked_prepared_queries():
+    """Every prepared query (issuance.prepared) is compiled again with its real values and
+    compared with the SQL it runs."""
+    Prepared.check = True
+
+
+@pytest.fixture(autouse=True, scope="session")
+def strict_pages():
+    """A page that prints a method instead of calling it fails the test (Jinja2 prints it as
+    "<bound method …>"; Django's language called it). Set before any template is compiled."""
+    from django.template import engines
+
+    engines["jinja2"].env.finalize = _no_callable
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from issuance import mailer, services, workdays
 from issuance.exceptions import IssuanceError
 from issuance.models import Decision, Delegation, Notice, Stage, StepState
 from issuance.roles import can_view, forget_memberships
-from issuance.templatetags.gongwen import notice_text
+from issuance.wording import notice_text
 from workflows import actions, queries
 
 from .builders import decide, open_state, task_of

@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from issuance import demo, services
 from issuance.exceptions import IssuanceError
 from issuance.models import Department, Document, Event, FormatCheck, Revision, Stage
-from issuance.templatetags.gongwen import describe_event
+from issuance.wording import describe_event
 from workflows import actions, demo_path, queries
 
 from . import gongwen_files

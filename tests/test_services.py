@@ -32,7 +32,7 @@ from issuance.models import (
     StepState,
 )
 from issuance.roles import can_view
-from issuance.templatetags.gongwen import describe_event
+from issuance.wording import describe_event
 from workflows import actions, demo_path
 
 from .builders import decide, gx_content, open_state, states

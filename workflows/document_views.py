@@ -61,10 +61,8 @@ def document_detail(request, pk):
     my_task = actions.task_for(user, open_tasks)
     history = [{"task": task, "status": TASK_LABELS.get(task.status, task.status)} for task in tasks]
     progress = services.progress(document)
-    # The page names each opinion's and each revision's number, never their content (the whole
-    # 正文, parsed from JSON for each row otherwise).
-    opinions = list(document.opinions.select_related("user", "on_behalf_of", "revision", "state").defer(
-        "revision__content"))
+    records = services.records(document)
+    opinions = records["opinions"]
     signing = next((o for o in reversed(opinions) if o.state_id and o.state.kind == "sign" and o.decision == "approve"
                     and document.signed_revision_id), None)
     return render(request, "issuance/document_detail.html", {
@@ -77,10 +75,10 @@ def document_detail(request, pk):
         "my_task": my_task,
         "opinions": opinions,
         "signing": signing,
-        "revisions": document.revisions.select_related("author").defer("content").order_by("-number"),
-        "events": document.events.select_related("actor").order_by("seq"),
+        "revisions": records["revisions"],
+        "events": records["events"],
         "history": history,
-        "distributions": document.distributions.select_related("sent_by"),
+        "distributions": records["distributions"],
         # Only a document past 印制 has a print job to show, only an archived one a record.
         "archive_record": getattr(document, "archive_record", None) if document.stage == Stage.ARCHIVED else None,
         "print_job": services.last_print_job(document) if document.stage in (Stage.PRINTING, Stage.DISTRIBUTION)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
 from issuance.models import Notice
+from issuance.prepared import Prepared
 from issuance.roles import actionable_states, among, compiled, memberships
 
 from .models import StepTask
@@ -56,13 +57,16 @@ def listed_tasks():
                                          "state__party_department", "state__party_organ").only(*LISTED_FIELDS)
 
 
+_DOCUMENT_TASKS = Prepared(lambda document_id: _human_tasks().filter(state__document_id=document_id).select_related(
+    "owner", "state", "state__assignee", "state__candidate_organ", "state__candidate_department",
+    "state__party_department", "state__party_organ").order_by("created", "pk"))
+
+
 def document_tasks(document):
     """Every human task of `document`, the oldest first, with what its page shows of them (the
     step with its 会签 party and its holders, the owner); each task's step is given the
     document itself instead of reading it again with every task."""
-    tasks = list(_human_tasks().filter(state__document=document).select_related(
-        "owner", "state", "state__assignee", "state__candidate_organ", "state__candidate_department",
-        "state__party_department", "state__party_organ").order_by("created", "pk"))
+    tasks = _DOCUMENT_TASKS(document.pk)
     for task in tasks:
         task.state.document = document
     return tasks

@@ -30,7 +30,7 @@ class Notice(models.Model):
     document = models.ForeignKey(Document, on_delete=models.CASCADE, null=True, blank=True, related_name="notices",
                                  verbose_name="公文")
     kind = models.CharField("类别", max_length=12, choices=Kind.choices)
-    # What happened, for the words the page and the mail show (issuance.templatetags.gongwen).
+    # What happened, for the words the page and the mail show (issuance.wording).
     detail = models.JSONField("详情", default=dict)
     created_at = models.DateTimeField("时间", default=timezone.now)
     read_at = models.DateTimeField("已读时间", null=True, blank=True)

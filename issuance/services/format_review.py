@@ -10,6 +10,7 @@ from django.utils import timezone
 from .. import format_check
 from ..exceptions import IssuanceError
 from ..models import FormatCheck
+from ..prepared import Prepared
 
 MAX_REASON = 200
 
@@ -33,11 +34,14 @@ def record(document, revision):
                                       hints=len(findings) - errors)
 
 
+_KEPT = Prepared(lambda revision_id: FormatCheck.objects.filter(revision_id=revision_id).order_by("pk")[:1])
+
+
 def findings_of(document, revision=None):
     """The findings kept with `revision` (the current one by default). A revision saved before
     the 格式审查 existed is checked now, and the result is not kept."""
     revision = revision or document.current_revision
-    kept = FormatCheck.objects.filter(revision=revision).first()
+    kept = next(iter(_KEPT(revision.pk)), None)
     if kept is None:
         return _check(document, revision)
     return [format_check.Finding.from_dict(data) for data in kept.findings]

@@ -15,14 +15,18 @@ from ..exceptions import IssuanceError
 from ..models import (
     EDITABLE_STAGES,
     Decision,
+    Distribution,
+    Event,
     Notice,
     Opinion,
+    Revision,
     Round,
     Stage,
     StepKind,
     StepState,
     display_name,
 )
+from ..prepared import Prepared
 from ..roles import OFFICE_ROLES, acting_for, may_act, memberships, sole, state_candidates
 from . import format_review
 from .history import lock, move, note
@@ -444,15 +448,23 @@ def take_back(document, user, reason=""):
 # --- What the document page shows -----------------------------------------------------------
 
 
+_LATEST_ROUND = Prepared(lambda document_id: Round.objects.filter(document_id=document_id).order_by("-number")
+                         .select_related("version", "chain")[:1])
+_ROUND_STATES = Prepared(lambda round_id: StepState.objects.filter(round_id=round_id).exclude(kind=StepKind.REVISE)
+                         .select_related("finished_by", "assignee", "party_department", "party_organ",
+                                         "candidate_department", "candidate_organ").order_by("opening", "pk"))
+
+
 def progress(document):
     """The document's chain, as it ran in its latest round: every step of the path with the
     state of each of its units of work (the latest opening of each step)."""
-    round_ = document.rounds.order_by("-number").select_related("version", "chain").first()
+    round_ = next(iter(_LATEST_ROUND(document.pk)), None)
     if round_ is None:
         return None
-    states = list(round_.states.exclude(kind=StepKind.REVISE).select_related(
-        "finished_by", "assignee", "party_department", "party_organ", "candidate_department", "candidate_organ"
-    ).order_by("opening", "pk"))
+    round_.document = document
+    states = _ROUND_STATES(round_.pk)
+    for state in states:
+        state.round = round_
     latest = {}
     for state in states:
         if state.position not in latest or state.opening > latest[state.position][0].opening:
@@ -476,6 +488,26 @@ def progress(document):
             "current": any(s.is_open for s in shown),
         })
     return {"round": round_, "rows": rows}
+
+
+_OPINIONS = Prepared(lambda document_id: Opinion.objects.filter(document_id=document_id).select_related(
+    "user", "on_behalf_of", "revision", "state").defer("revision__content"))
+_REVISIONS = Prepared(lambda document_id: Revision.objects.filter(document_id=document_id).select_related("author")
+                      .defer("content").order_by("-number"))
+_EVENTS = Prepared(lambda document_id: Event.objects.filter(document_id=document_id).select_related("actor").order_by("seq"))
+_DISTRIBUTIONS = Prepared(lambda document_id: Distribution.objects.filter(document_id=document_id).select_related("sent_by"))
+
+
+def records(document):
+    """What the document page lists of the document's history: its opinions (in the order given),
+    its revisions (the newest first), its history entries and its distributions. Each names a
+    revision by its number, never its content (the whole 正文, parsed from JSON for each row)."""
+    found = {"opinions": _OPINIONS(document.pk), "revisions": _REVISIONS(document.pk),
+             "events": _EVENTS(document.pk), "distributions": _DISTRIBUTIONS(document.pk)}
+    for rows in found.values():
+        for row in rows:
+            row.document = document
+    return found
 
 
 def holders_label(state):

@@ -1,11 +1,10 @@
-"""Words the pages use for what the domain records: history entries, step outcomes."""
+"""Words the pages use for what the domain records: history entries, step outcomes, notices,
+the 格式审查 and the issued PDF's signature (config.templating makes them the pages' filters
+and functions)."""
 
-from django import template
-
-from .. import exchange
-from ..models import EDITABLE_STAGES, StepKind, StepState
-
-register = template.Library()
+from . import exchange, storage
+from .exceptions import IssuanceError
+from .models import EDITABLE_STAGES, StepKind, StepState
 
 ACTION_LABELS = {
     "create": "创建草稿",
@@ -38,7 +37,6 @@ LEGACY_STEPS = {"first_review": "初审", "second_review": "复审", "final_revi
                 "recheck": "复核", "printing": "印制", "draft": "拟稿"}
 
 
-@register.filter
 def describe_event(event):
     """One line of the 办理日志 in the user's words."""
     detail = event.detail
@@ -80,7 +78,6 @@ def describe_event(event):
     return text
 
 
-@register.filter
 def outcome(state):
     """How a step state ended, in the words of its kind."""
     if state.status == StepState.Status.DONE:
@@ -97,7 +94,6 @@ def _date(iso):
     return f"{day.month}月{day.day}日"
 
 
-@register.filter
 def notice_text(notice):
     """What a notice says, in one sentence."""
     d = notice.detail
@@ -125,14 +121,12 @@ def notice_text(notice):
     return notice.get_kind_display()
 
 
-@register.simple_tag(takes_context=True)
-def format_review(context, document):
+def format_review(user, document):
     """The 格式审查 of the document's current revision for the person looking: its findings,
     their one-click fixes for whoever may edit the text now, and the drafter's confirmation of
     送审 while an 错误 stands."""
-    from ..services import can_edit, format_review as review
+    from .services import can_edit, format_review as review
 
-    user = context["request"].user
     findings = review.findings_of(document)
     errors = sum(finding.is_error for finding in findings)
     editable = can_edit(document, user)
@@ -150,17 +144,30 @@ def format_review(context, document):
     }
 
 
-@register.filter
 def errors_first(findings):
     """(index, finding) pairs split into the 错误, shown first, and the 提示."""
     return {"errors": [row for row in findings if row[1].is_error],
             "hints": [row for row in findings if not row[1].is_error]}
 
 
-@register.filter
 def fix_words(finding):
     """What a finding's safe fix does, in the user's words."""
     if finding.fix is None:
         return f"改为{exchange.BLOCK_KINDS[finding.kind]}" if finding.kind else ""
     shown = "空格" if finding.text is not None and not finding.text.strip() else f"“{finding.text}”"
     return f"删除{shown}" if finding.fix == "" else f"{shown}改为“{finding.fix}”"
+
+
+def issued_signature(document):
+    """The Verdict on `document`'s issued PDF as it is stored now, or None before 印制. A
+    file that cannot be read or checked is a verdict too, never an error page."""
+    if not document.issued_pdf:
+        return None
+    from . import signing  # pyhanko, half a second to import: only where a signature is shown
+
+    try:
+        return signing.verify(storage.read(document.issued_pdf.name, what="正式文件"))
+    except FileNotFoundError:
+        return signing.Verdict("unreadable", "正式文件缺失，无法核验数字签名")
+    except IssuanceError as error:
+        return signing.Verdict("unreadable", error.message)
