@@ -20,9 +20,14 @@ AHEAD = 1  # pages counted past the one asked for
 
 
 class CappedPaginator(Paginator):
-    def __init__(self, object_list, per_page, page=1, ahead=AHEAD, **kwargs):
+    """`rows`, if given, reads a page's rows from their primary keys (an issuance.prepared
+    query: what the list shows of a row, without the list's own conditions, which found the
+    keys already); otherwise the list itself is filtered by them."""
+
+    def __init__(self, object_list, per_page, page=1, ahead=AHEAD, rows=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.cap = (max(int(page or 1), 1) + ahead) * per_page
+        self.rows = rows
 
     @cached_property
     def _ids(self):
@@ -44,7 +49,8 @@ class CappedPaginator(Paginator):
             return super().page(number)
         number = self.validate_number(number)
         ids = self._ids[(number - 1) * self.per_page: number * self.per_page]
-        rows = {row.pk: row for row in self.object_list.filter(pk__in=ids).order_by()} if ids else {}
+        found = (self.rows(ids) if self.rows else self.object_list.filter(pk__in=ids).order_by()) if ids else ()
+        rows = {row.pk: row for row in found}
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
 
     @cached_property
@@ -57,9 +63,9 @@ class CappedPaginator(Paginator):
         return self.counted > self.cap
 
 
-def page_of(object_list, per_page, number):
+def page_of(object_list, per_page, number, rows=None):
     """Page `number` (a page number parsed by issuance.params.page) of a capped list."""
-    return CappedPaginator(object_list, per_page, page=number).get_page(number)
+    return CappedPaginator(object_list, per_page, page=number, rows=rows).get_page(number)
 
 
 @contextmanager

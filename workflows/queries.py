@@ -49,12 +49,20 @@ LISTED_FIELDS = (
 )
 
 
+def _listed(tasks):
+    return tasks.select_related("owner", "state", "state__document", "state__document__drafter",
+                                "state__party_department", "state__party_organ").only(*LISTED_FIELDS)
+
+
 def listed_tasks():
     """The human tasks with what a row of 待办, 可领取 and 已办 shows (the step with its 会签
     party, the document, its drafter, the holder one stands in for): half the joins of
     `human_tasks`, each of which costs every row a model instance and the planner a table."""
-    return _human_tasks().select_related("owner", "state", "state__document", "state__document__drafter",
-                                         "state__party_department", "state__party_organ").only(*LISTED_FIELDS)
+    return _listed(_human_tasks())
+
+
+# A page of those lists: its rows by the keys the list found (issuance.paging).
+listed_rows = Prepared(lambda ids: _listed(StepTask.objects.filter(pk__in=ids)))
 
 
 _DOCUMENT_TASKS = Prepared(lambda document_id: _human_tasks().filter(state__document_id=document_id).select_related(

@@ -44,7 +44,7 @@ def _task_list(request, tab, title, tasks, sorts=listing.OPEN_TASK_SORTS):
     filters = listing.ListFilter(request.GET, sorts)
     with joins_as_written():  # each list is read off an index of the task table (issuance.paging)
         page = page_of(filters.apply(tasks, request.user, prefix="state__document__"), PAGE_SIZE,
-                       params.page(request.GET))  # its rows read here, inside the block
+                       params.page(request.GET), rows=queries.listed_rows)  # its rows read here, inside the block
     today = timezone.localdate()
     # 已办 shows where each document stands now.
     stands = listing.where_it_stands([task.state.document for task in page], today) if tab == "archive" else {}
