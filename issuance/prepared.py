@@ -7,9 +7,10 @@ where each document of a list stands), that compiling was a quarter of the web w
 processor time under bench/load.py (docs/benchmarks.md, "Third round"), for SQL that differs
 from one request to the next only in a few primary keys.
 
-`Prepared(build)` calls `build` once per database and shape with stand-in numbers in place
-of its arguments, compiles that queryset, and finds the stand-ins among the SQL's
-parameters. Each call then runs the same SQL with the real values in their places, through
+`Prepared(build)` calls `build` twice per database and shape, each time with other stand-in
+numbers in place of its arguments, compiles both querysets, and finds the arguments' places
+among the SQL's parameters where the two differ (the SQL itself must not: a shape whose SQL
+depends on the values is refused). Each call then runs the same SQL with the real values in their places, through
 Django's own machinery for the rows (model instances, select_related, prefetch_related,
 converters), and returns the list. The arguments are primary keys: ints, or tuples of ints
 (a page's documents; each length is a shape of its own, and `__in` wants them without
@@ -26,8 +27,11 @@ import threading
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 
-# Stand-ins: far from any primary key, each one distinct.
-_FIRST_MARK = -(2**62)
+# Stand-ins: two sets of distinct numbers, within the range of every integer field (the
+# smallest, PositiveSmallIntegerField, ends at 32767: Django leaves a comparison with a number
+# out of a field's range out of the SQL).
+_MARKS = (30_011, 31_391)
+_MOST_ARGUMENTS = 1_300
 _NOTHING = object()
 
 
@@ -67,20 +71,33 @@ class Prepared:
 
     def _compile(self, shape, using):
         lengths = shape[1]
-        marks = itertools.count(_FIRST_MARK)
-        stand_ins = [tuple(itertools.islice(marks, n)) if n is not None else next(marks) for n in lengths]
-        queryset = self.build(*stand_ins)
-        compiler = queryset.query.get_compiler(using)
-        try:
-            sql, params = compiler.as_sql()
-        except EmptyResultSet:  # no rows for any values of this shape (an empty tuple)
-            self._compiled[shape] = _NOTHING
-            return _NOTHING
-        index_of = {mark: i for i, mark in enumerate(
-            itertools.chain.from_iterable(s if isinstance(s, tuple) else (s,) for s in stand_ins))}
-        slots = [(position, index_of[value]) for position, value in enumerate(params)
-                 if isinstance(value, int) and value in index_of]
-        missing = set(index_of.values()) - {index for _, index in slots}
+        count = sum(n if n is not None else 1 for n in lengths)
+        if count > _MOST_ARGUMENTS:
+            raise ValueError(f"{self.build.__qualname__}: more than {_MOST_ARGUMENTS} values")
+        compiled = []
+        for first in _MARKS:
+            marks = itertools.count(first)
+            stand_ins = [tuple(itertools.islice(marks, n)) if n is not None else next(marks) for n in lengths]
+            queryset = self.build(*stand_ins)
+            compiler = queryset.query.get_compiler(using)
+            try:
+                sql, params = compiler.as_sql()
+            except EmptyResultSet:  # no rows for any values of this shape (an empty tuple)
+                self._compiled[shape] = _NOTHING
+                return _NOTHING
+            compiled.append((queryset, compiler, sql, params))
+        (queryset, compiler, sql, params), (_, _, other_sql, other_params) = compiled
+        if sql != other_sql or len(params) != len(other_params):
+            raise ValueError(f"{self.build.__qualname__}: its SQL depends on the values")
+        slots = []
+        for position, (one, other) in enumerate(zip(params, other_params)):
+            if one == other:
+                continue  # a constant of the query
+            index = one - _MARKS[0] if type(one) is int else -1
+            if not (0 <= index < count and other == _MARKS[1] + index):
+                raise ValueError(f"{self.build.__qualname__}: parameter {position} is no argument as given")
+            slots.append((position, index))
+        missing = set(range(count)) - {index for _, index in slots}
         if missing:
             raise ValueError(f"{self.build.__qualname__}: arguments {sorted(missing)} are not parameters of its SQL")
         compiled = (queryset, compiler, sql, slots, params)

@@ -4,7 +4,8 @@ and functions)."""
 
 from . import exchange, storage
 from .exceptions import IssuanceError
-from .models import EDITABLE_STAGES, StepKind, StepState
+from .models import EDITABLE_STAGES, Event, StepKind, StepState
+from .prepared import Prepared
 
 ACTION_LABELS = {
     "create": "创建草稿",
@@ -121,6 +122,10 @@ def notice_text(notice):
     return notice.get_kind_display()
 
 
+_LAST_SUBMISSION = Prepared(lambda document_id: Event.objects.filter(document_id=document_id, action="submit")
+                            .order_by("-seq").values_list("detail", flat=True)[:1])
+
+
 def format_review(user, document):
     """The 格式审查 of the document's current revision for the person looking: its findings,
     their one-click fixes for whoever may edit the text now, and the drafter's confirmation of
@@ -130,7 +135,7 @@ def format_review(user, document):
     findings = review.findings_of(document)
     errors = sum(finding.is_error for finding in findings)
     editable = can_edit(document, user)
-    submitted = document.events.filter(action="submit").order_by("-seq").values_list("detail", flat=True).first()
+    submitted = next(iter(_LAST_SUBMISSION(document.pk)), None)
     confirmed = submitted if submitted and submitted.get("revision") == document.current_revision.number else {}
     return {
         "reason": confirmed.get("format_reason", ""),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SUMMARY = re.compile(r"^rps=(?P<rps>[\d.]+) p50_ms=(?P<p50>[\d.]+) p95_ms=(?P<p95>[\d.]+) errors=(?P<errors>\d+) "
-                     r"requests=(?P<requests>\d+) decisions=(?P<decisions>\d+) users=3 seconds=[\d.]+$", re.M)
+                     r"requests=(?P<requests>\d+) decisions=(?P<decisions>\d+) raced=(?P<raced>\d+) users=3 seconds=[\d.]+$", re.M)
 
 
 def test_three_users_for_a_few_seconds_print_the_figures_without_an_error():

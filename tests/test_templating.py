@@ -112,10 +112,23 @@ def test_a_prepared_query_finds_what_its_queryset_finds(cast, django_assert_num_
     assert _ONE(10**9) == []
 
 
-def test_a_prepared_query_refuses_a_value_compiled_into_its_sql():
-    baked = Prepared(lambda pk: Document.objects.filter(pk=pk, title=str(datetime.datetime.now())))
-    with pytest.raises(AssertionError, match="not the query's"):
-        baked(1)
+def test_a_prepared_query_refuses_what_is_not_one_of_its_arguments():
+    clock = Prepared(lambda pk: Document.objects.filter(pk=pk, title=str(datetime.datetime.now())))
+    with pytest.raises(ValueError, match="no argument as given"):
+        clock(1)
     unused = Prepared(lambda pk: Document.objects.filter(title="x"))
     with pytest.raises(ValueError, match="not parameters of its SQL"):
         unused(1)
+    shaped = Prepared(lambda pk: Document.objects.filter(pk=pk) if pk > 30_500 else Document.objects.filter(title="x", pk=pk))
+    with pytest.raises(ValueError, match="depends on the values"):
+        shaped(1)
+
+
+@pytest.mark.django_db
+def test_the_tests_check_each_prepared_query_against_its_queryset_compiled_anew():
+    setting = {"title": "甲"}
+    baked = Prepared(lambda pk: Document.objects.filter(pk=pk, title=setting["title"]))
+    assert baked(1) == []
+    setting["title"] = "乙"  # read when compiled, a setting of the process: now stale
+    with pytest.raises(AssertionError, match="not the query's"):
+        baked(1)

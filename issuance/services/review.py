@@ -380,8 +380,17 @@ def send_back_to_signing(document, user, revision):
 # --- 撤回 -----------------------------------------------------------------------------------
 
 
+# Whether anyone decided a step of the round opened after `opening`; the latest review step
+# the person approved in it (take_back_target, on every document page).
+_DECIDED_AFTER = Prepared(lambda round_id, opening: StepState.objects.filter(
+    round_id=round_id, opening__gt=opening, status__in=(S.DONE, S.RETURNED), finished_by__isnull=False,
+).values_list("pk", flat=True)[:1])
+_LAST_APPROVED = Prepared(lambda round_id, user_id: StepState.objects.filter(
+    round_id=round_id, finished_by_id=user_id, status=S.DONE, is_review=True).order_by("-opening", "-finished_at")[:1])
+
+
 def _decided_after(round_, opening):
-    return round_.states.filter(opening__gt=opening, status__in=(S.DONE, S.RETURNED), finished_by__isnull=False)
+    return bool(_DECIDED_AFTER(round_.pk, opening))
 
 
 def take_back_target(document, user, latest_round=None):
@@ -397,13 +406,13 @@ def take_back_target(document, user, latest_round=None):
     if round_ is None:
         return None
     if user.pk == document.drafter_id:
-        if not _decided_after(round_, 0).exists():
+        if not _decided_after(round_, 0):
             return "submission"
         return None
-    mine = (round_.states.filter(finished_by=user, status=S.DONE, is_review=True)
-            .order_by("-opening", "-finished_at").first())
-    if mine is None or _decided_after(round_, mine.opening).exists():
+    mine = next(iter(_LAST_APPROVED(round_.pk, user.pk)), None)
+    if mine is None or _decided_after(round_, mine.opening):
         return None
+    mine.round = round_
     return mine
 
 
