@@ -56,8 +56,8 @@ class Prepared:
         queryset, compiler, sql, slots, params = compiled
         values = list(itertools.chain.from_iterable(a if isinstance(a, tuple) else (a,) for a in args))
         params = list(params)
-        for position, index in slots:
-            params[position] = values[index]
+        for position, index, kind in slots:
+            params[position] = values[index] if kind is int else kind(values[index])
         if Prepared.check:
             fresh = self.build(*args).query.get_compiler(using).as_sql()
             if fresh != (sql, tuple(params)):
@@ -93,11 +93,12 @@ class Prepared:
         for position, (one, other) in enumerate(zip(params, other_params)):
             if one == other:
                 continue  # a constant of the query
-            index = one - _MARKS[0] if type(one) is int else -1
+            index = one - _MARKS[0] if isinstance(one, int) and not isinstance(one, bool) else -1
             if not (0 <= index < count and other == _MARKS[1] + index):
                 raise ValueError(f"{self.build.__qualname__}: parameter {position} is no argument as given")
-            slots.append((position, index))
-        missing = set(range(count)) - {index for _, index in slots}
+            # As the backend adapted it (psycopg's Int4 for a small integer field on PostgreSQL).
+            slots.append((position, index, type(one)))
+        missing = set(range(count)) - {index for _, index, _ in slots}
         if missing:
             raise ValueError(f"{self.build.__qualname__}: arguments {sorted(missing)} are not parameters of its SQL")
         compiled = (queryset, compiler, sql, slots, params)

@@ -45,7 +45,7 @@ def home(request):
 # A page of the 公文 list: its rows by the keys the list found (issuance.paging), with what a
 # row shows.
 _LISTED_DOCUMENTS = Prepared(lambda ids: Document.objects.filter(pk__in=ids).select_related("drafter").only(
-    "stage", "title", "doc_type", "doc_number", "updated_at", "drafter__first_name", "drafter__last_name"))
+    "stage", "title", "doc_type", "doc_number", "updated_at", "drafter__first_name", "drafter__last_name").order_by())
 
 
 @login_required

@@ -62,7 +62,7 @@ def listed_tasks():
 
 
 # A page of those lists: its rows by the keys the list found (issuance.paging).
-listed_rows = Prepared(lambda ids: _listed(StepTask.objects.filter(pk__in=ids)))
+listed_rows = Prepared(lambda ids: _listed(StepTask.objects.filter(pk__in=ids)).order_by())
 
 
 _DOCUMENT_TASKS = Prepared(lambda document_id: _human_tasks().filter(state__document_id=document_id).select_related(

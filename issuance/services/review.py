@@ -384,7 +384,7 @@ def send_back_to_signing(document, user, revision):
 # the person approved in it (take_back_target, on every document page).
 _DECIDED_AFTER = Prepared(lambda round_id, opening: StepState.objects.filter(
     round_id=round_id, opening__gt=opening, status__in=(S.DONE, S.RETURNED), finished_by__isnull=False,
-).values_list("pk", flat=True)[:1])
+).order_by().values_list("pk", flat=True)[:1])
 _LAST_APPROVED = Prepared(lambda round_id, user_id: StepState.objects.filter(
     round_id=round_id, finished_by_id=user_id, status=S.DONE, is_review=True).order_by("-opening", "-finished_at")[:1])
 
