@@ -10,9 +10,9 @@ from one request to the next only in a few primary keys.
 `Prepared(build)` calls `build` twice per database and shape, each time with other stand-in
 numbers in place of its arguments, compiles both querysets, and finds the arguments' places
 among the SQL's parameters where the two differ (the SQL itself must not: a shape whose SQL
-depends on the values is refused). Each call then runs the same SQL with the real values in their places, through
-Django's own machinery for the rows (model instances, select_related, prefetch_related,
-converters), and returns the list. The arguments are primary keys: ints, or tuples of ints
+depends on the values is refused). Each call then runs the same SQL with the real values in
+their places, through Django's own machinery for the rows (model instances, select_related,
+prefetch_related, converters), and returns the list. The arguments are primary keys: ints, or tuples of ints
 (a page's documents; each length is a shape of its own, and `__in` wants them without
 repeats, which Django leaves out of the SQL). Everything else the query says is
 fixed: `build` must not read the clock, a setting or a person's standing, which would be
