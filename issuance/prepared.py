@@ -69,6 +69,10 @@ class Prepared:
         clone.query.get_compiler = lambda *a, **k: runner
         return list(clone)
 
+    def first(self, *args, using=None):
+        """The first row the query finds with `args` (its `build` slices it to one), or None."""
+        return next(iter(self(*args, using=using)), None)
+
     def _compile(self, shape, using):
         lengths = shape[1]
         count = sum(n if n is not None else 1 for n in lengths)

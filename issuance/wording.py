@@ -135,7 +135,7 @@ def format_review(user, document):
     findings = review.findings_of(document)
     errors = sum(finding.is_error for finding in findings)
     editable = can_edit(document, user)
-    submitted = next(iter(_LAST_SUBMISSION(document.pk)), None)
+    submitted = _LAST_SUBMISSION.first(document.pk)
     confirmed = submitted if submitted and submitted.get("revision") == document.current_revision.number else {}
     return {
         "reason": confirmed.get("format_reason", ""),

@@ -41,7 +41,7 @@ def findings_of(document, revision=None):
     """The findings kept with `revision` (the current one by default). A revision saved before
     the 格式审查 existed is checked now, and the result is not kept."""
     revision = revision or document.current_revision
-    kept = next(iter(_KEPT(revision.pk)), None)
+    kept = _KEPT.first(revision.pk)
     if kept is None:
         return _check(document, revision)
     return [format_check.Finding.from_dict(data) for data in kept.findings]

@@ -409,7 +409,7 @@ def take_back_target(document, user, latest_round=None):
         if not _decided_after(round_, 0):
             return "submission"
         return None
-    mine = next(iter(_LAST_APPROVED(round_.pk, user.pk)), None)
+    mine = _LAST_APPROVED.first(round_.pk, user.pk)
     if mine is None or _decided_after(round_, mine.opening):
         return None
     mine.round = round_
@@ -467,7 +467,7 @@ _ROUND_STATES = Prepared(lambda round_id: StepState.objects.filter(round_id=roun
 def progress(document):
     """The document's chain, as it ran in its latest round: every step of the path with the
     state of each of its units of work (the latest opening of each step)."""
-    round_ = next(iter(_LATEST_ROUND(document.pk)), None)
+    round_ = _LATEST_ROUND.first(document.pk)
     if round_ is None:
         return None
     round_.document = document
